@@ -33,6 +33,12 @@ export interface NodeHostOptions<Result> {
   readonly snapshotEvery: number;
   /** A pending read fails after this many ticks without an answer. */
   readonly readTimeoutTicks?: number;
+  /**
+   * Defers the Ready loop: when set, work that arrives in one turn of the caller's event loop
+   * (many proposals, a batch of peer messages) is drained together, so it shares one storage
+   * transaction and one round of messages. Without it, every call drains at once.
+   */
+  readonly schedule?: (run: () => void) => void;
   /** Called after every committed entry is applied (for metrics, checkers and watchers). */
   readonly onApplied?: (entry: Entry, result: Result | undefined) => void;
 }
@@ -57,6 +63,7 @@ export class NodeHost<Result = unknown> {
   private readonly reads = new Map<string, PendingRead>();
   private readonly waitingReads: PendingRead[] = [];
   private saving = false;
+  private drainScheduled = false;
   private stopped = false;
   private ticks = 0;
   private nextReadId = 0;
@@ -94,14 +101,14 @@ export class NodeHost<Result = unknown> {
     this.ticks++;
     this.raft.tick();
     this.expireReads();
-    this.drain();
+    this.requestDrain();
   }
 
   /** receive hands a peer's message to Raft. */
   receive(message: Message): void {
     if (this.stopped) return;
     this.raft.step(message);
-    this.drain();
+    this.requestDrain();
   }
 
   /** propose appends a command if this node leads; the callback fires once its fate is known here. */
@@ -117,7 +124,7 @@ export class NodeHost<Result = unknown> {
   /** transferLeadership asks the leader to hand over to `to` (TimeoutNow once it is caught up). */
   transferLeadership(to: NodeId): boolean {
     const ok = this.raft.transferLeadership(to);
-    this.drain();
+    this.requestDrain();
     return ok;
   }
 
@@ -130,7 +137,7 @@ export class NodeHost<Result = unknown> {
     const context = `${this.id}/${this.nextReadId++}`;
     this.reads.set(context, { callback, deadlineTick: this.ticks + (this.options.readTimeoutTicks ?? this.options.config.electionTicks * 2), index: null });
     this.raft.readIndex(context);
-    this.drain();
+    this.requestDrain();
   }
 
   private track(result: ReturnType<RaftNode['propose']>, callback: (outcome: ProposalOutcome<Result>) => void): void {
@@ -141,7 +148,21 @@ export class NodeHost<Result = unknown> {
     }
     assert(!this.proposals.has(result.index), 'two pending proposals at one index');
     this.proposals.set(result.index, { term: result.term, callback });
-    this.drain();
+    this.requestDrain();
+  }
+
+  private requestDrain(): void {
+    const schedule = this.options.schedule;
+    if (!schedule) {
+      this.drain();
+      return;
+    }
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    schedule(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
   }
 
   /**

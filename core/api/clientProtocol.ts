@@ -1,0 +1,161 @@
+// Pure. The client wire protocol spoken on `/client` (WebSocket, JSON text frames): requests
+// with ids, typed errors, and server-pushed events. Shared by the node's client server and the
+// SDK, so both sides agree on every name and shape.
+
+/** ErrorCode is the closed set of typed errors a client can receive. */
+export type ErrorCode =
+  | 'BadRequest'
+  | 'UnknownMethod'
+  | 'Unauthenticated'
+  | 'PermissionDenied'
+  | 'InvalidArgument'
+  | 'NotFound'
+  | 'CasConflict'
+  | 'TooLarge'
+  | 'NotLeader'
+  | 'Unavailable'
+  | 'Timeout'
+  | 'Compacted'
+  | 'Internal';
+
+/** WireError is the error body: a code a program can switch on and a message a person can read. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** With NotLeader or Unavailable: where the leader is, if known. */
+  readonly leader?: { readonly id: string; readonly clientUrl: string | null } | null;
+  /** With CasConflict: the key's current state. */
+  readonly current?: KvItem | null;
+}
+
+/** Role is what a bearer token allows. */
+export type Role = 'client' | 'reader' | 'admin';
+
+/** KvItem is a key as clients see it. */
+export interface KvItem {
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number;
+  readonly createRevision: number;
+  readonly version: number;
+}
+
+/** WatchEvent is one change delivered to a watcher, in revision order. */
+export interface WatchEvent {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  readonly value: string | null;
+  readonly prevValue: string | null;
+  readonly revision: number;
+}
+
+/** NodeReport is one node's own account of itself (also served at /health). */
+export interface NodeReport {
+  readonly id: string;
+  readonly datacenter: string;
+  readonly role: 'voter' | 'learner' | 'none';
+  readonly state: 'leader' | 'follower' | 'candidate' | 'preCandidate' | 'down';
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly leaderId: string | null;
+  /** Milliseconds since this node last heard from the leader (0 on the leader). */
+  readonly lastContactMs: number | null;
+  readonly clientUrl: string;
+  readonly revision: number;
+}
+
+/** ClusterStatus is the answer to `status`, as design.md specifies for the SDK. */
+export interface ClusterStatus {
+  readonly clusterId: string;
+  readonly term: number;
+  readonly revision: number;
+  readonly leader: { readonly id: string; readonly datacenter: string } | null;
+  readonly nodes: readonly {
+    readonly id: string;
+    readonly datacenter: string;
+    readonly role: 'voter' | 'learner' | 'none';
+    readonly state: NodeReport['state'];
+    readonly term: number;
+    readonly commitIndex: number;
+    readonly appliedIndex: number;
+    readonly lagEntries: number;
+    readonly lastContactMs: number | null;
+    readonly clientUrl: string;
+  }[];
+}
+
+/** Methods maps each request method to its params and result. */
+export interface Methods {
+  auth: { params: { token: string }; result: { role: Role } };
+  status: { params: Record<string, never>; result: ClusterStatus };
+  'node.report': { params: Record<string, never>; result: NodeReport };
+  'kv.get': { params: { key: string; serializable?: boolean }; result: { item: KvItem | null; revision: number } };
+  'kv.list': { params: { prefix: string; limit?: number; serializable?: boolean }; result: { items: KvItem[]; revision: number } };
+  'kv.put': { params: { key: string; value: string; expectRevision?: number | null }; result: { revision: number; prev: KvItem | null } };
+  'kv.delete': { params: { key: string; expectRevision?: number | null }; result: { revision: number; deleted: boolean } };
+  'kv.watch': { params: { prefix: string; fromRevision?: number | null }; result: { watchId: number; revision: number; events: WatchEvent[] } };
+  'kv.unwatch': { params: { watchId: number }; result: { ok: true } };
+}
+
+/** Method is a request method name. */
+export type Method = keyof Methods;
+
+/** Request is one client-to-node frame. */
+export interface Request<M extends Method = Method> {
+  readonly id: number;
+  readonly method: M;
+  readonly params: Methods[M]['params'];
+}
+
+/** Response answers the request with the same id. */
+export type Response<M extends Method = Method> =
+  | { readonly id: number; readonly result: Methods[M]['result'] }
+  | { readonly id: number | null; readonly error: WireError };
+
+/** PushEvent is a server-initiated frame. */
+export type PushEvent =
+  | { readonly event: 'watch'; readonly watchId: number; readonly events: readonly WatchEvent[] }
+  | { readonly event: 'watchCanceled'; readonly watchId: number; readonly error: WireError };
+
+/** METHOD_ROLES lists which roles may call each method. */
+export const METHOD_ROLES: Readonly<Record<Method, readonly Role[]>> = {
+  auth: ['client', 'reader', 'admin'],
+  status: ['client', 'reader', 'admin'],
+  'node.report': ['client', 'reader', 'admin'],
+  'kv.get': ['client', 'reader', 'admin'],
+  'kv.list': ['client', 'reader', 'admin'],
+  'kv.put': ['client', 'admin'],
+  'kv.delete': ['client', 'admin'],
+  'kv.watch': ['client', 'reader', 'admin'],
+  'kv.unwatch': ['client', 'reader', 'admin'],
+};
+
+/** MAX_CLIENT_FRAME_BYTES bounds one client frame; larger frames close the connection. */
+export const MAX_CLIENT_FRAME_BYTES = 256 * 1024;
+
+/** parseRequest validates the envelope of a client frame; params are validated per method. */
+export function parseRequest(text: string): { ok: true; request: Request } | { ok: false; id: number | null; error: WireError } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, id: null, error: { code: 'BadRequest', message: 'frame is not valid JSON' } };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, id: null, error: { code: 'BadRequest', message: 'frame must be a JSON object' } };
+  }
+  const v = value as Record<string, unknown>;
+  const id = Number.isSafeInteger(v.id) && (v.id as number) >= 0 ? (v.id as number) : null;
+  if (id === null) return { ok: false, id: null, error: { code: 'BadRequest', message: 'request id must be a non-negative integer' } };
+  if (typeof v.method !== 'string') return { ok: false, id, error: { code: 'BadRequest', message: 'method must be a string' } };
+  if (!Object.prototype.hasOwnProperty.call(METHOD_ROLES, v.method)) {
+    return { ok: false, id, error: { code: 'UnknownMethod', message: `unknown method ${JSON.stringify(v.method).slice(0, 80)}` } };
+  }
+  const params = v.params ?? {};
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    return { ok: false, id, error: { code: 'BadRequest', message: 'params must be an object' } };
+  }
+  return { ok: true, request: { id, method: v.method as Method, params: params as never } };
+}

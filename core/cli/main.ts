@@ -1,0 +1,260 @@
+// Effectful. The `warden` command line: run a node, launch a local cluster, and talk to a
+// cluster (status, kv). Every error exits non-zero with one clear line; --json prints machine-
+// readable output.
+
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { connect, WardenError } from '../client/index.ts';
+import type { WardenClient } from '../client/index.ts';
+import { ConfigError, loadConfig } from '../server/config.ts';
+import { createLogger } from '../server/log.ts';
+import { WardenNode } from '../server/wardenNode.ts';
+import { parseIntOption, resolveTarget, UsageError } from './args.ts';
+import { LocalCluster } from './localCluster.ts';
+
+const USAGE = `usage: warden <command> [options]
+
+commands:
+  node --config FILE                 run one node (headless)
+  cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--json]
+                                     run a local cluster in the foreground until Ctrl-C
+  status [--json]                    leader, term and every node's state and lag
+  kv get KEY                         read a key (linearizable)
+  kv put KEY VALUE [--expect-revision N]
+  kv del KEY [--expect-revision N]
+  kv list [PREFIX] [--limit N]
+  kv watch PREFIX [--from-revision N] [--count N]
+
+cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN), --json`;
+
+const common = {
+  endpoints: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+function parse<O extends ParseArgsConfig['options']>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
+}
+
+async function withClient<T>(values: { endpoints?: string | undefined; token?: string | undefined }, run: (client: WardenClient) => Promise<T>): Promise<T> {
+  const target = resolveTarget(values, process.env);
+  const client = await connect(target);
+  try {
+    return await run(client);
+  } finally {
+    client.close();
+  }
+}
+
+async function runNode(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string' } });
+  if (!values.config) throw new UsageError('warden node needs --config FILE');
+  const config = loadConfig(values.config);
+  const log = createLogger(config.logLevel, { node: config.id, dc: config.datacenter });
+  const node = await WardenNode.start(config, log);
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (process.env.WARDEN_EXIT_WITH_PARENT === '1' && process.connected) process.once('disconnect', stop);
+  });
+  await node.close();
+  return 0;
+}
+
+async function runClusterLocal(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    dcs: { type: 'string' },
+    layout: { type: 'string' },
+    'base-port': { type: 'string' },
+    data: { type: 'string' },
+  });
+  if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--json]');
+  const dcs = parseIntOption('dcs', values.dcs, values.layout ? values.layout.split(',').length : 3, 1, 26);
+  let layout: number[] | null = null;
+  if (values.layout) {
+    layout = values.layout.split(',').map((s) => parseIntOption('layout', s.trim(), 0, 0, 15));
+  }
+  const basePort = values['base-port'] === undefined ? null : parseIntOption('base-port', values['base-port'], 0, 1024, 65000);
+  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1' });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (!values.json) process.stderr.write('stopping the local cluster...\n');
+    await cluster.stopAll();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  if (!values.json) process.stderr.write(`starting ${cluster.spec.nodes.length} nodes in ${cluster.dataDir}...\n`);
+  cluster.startAll();
+  try {
+    await cluster.waitForLeader(60_000);
+  } catch (err) {
+    await cluster.stopAll();
+    throw err;
+  }
+  const summary = cluster.summary();
+  print(values.json, summary, () =>
+    [
+      `local cluster ready (${cluster.spec.clusterId}); data in ${summary.dataDir}`,
+      ...summary.nodes.map((n) => `  ${n.id}  ${n.datacenter}  ${n.client}  pid ${n.pid}`),
+      '',
+      `export WARDEN_ENDPOINTS=${summary.endpoints.join(',')}`,
+      `export WARDEN_TOKEN=${summary.adminToken}`,
+      '',
+      'press Ctrl-C to stop',
+    ].join('\n'),
+  );
+  await new Promise(() => undefined);
+  return 0;
+}
+
+async function runStatus(args: string[]): Promise<number> {
+  const { values } = parse(args, {});
+  const status = await withClient(values, (c) => c.status());
+  print(values.json, status, () => {
+    const lines = [`cluster ${status.clusterId}  term ${status.term}  revision ${status.revision}  leader ${status.leader ? `${status.leader.id} (${status.leader.datacenter})` : 'none'}`];
+    lines.push('ID        DATACENTER  ROLE     STATE        TERM  COMMIT   APPLIED  LAG   LAST-CONTACT');
+    for (const n of status.nodes) {
+      lines.push(
+        `${n.id.padEnd(9)} ${n.datacenter.padEnd(11)} ${n.role.padEnd(8)} ${n.state.padEnd(12)} ${String(n.term).padEnd(5)} ${String(n.commitIndex).padEnd(8)} ${String(n.appliedIndex).padEnd(8)} ${String(n.lagEntries).padEnd(5)} ${n.lastContactMs === null ? '-' : `${n.lastContactMs}ms`}`,
+      );
+    }
+    return lines.join('\n');
+  });
+  return 0;
+}
+
+async function runKv(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    'expect-revision': { type: 'string' },
+    'from-revision': { type: 'string' },
+    limit: { type: 'string' },
+    count: { type: 'string' },
+  });
+  const [sub, key, value] = positionals;
+  const expect = values['expect-revision'] === undefined ? undefined : parseIntOption('expect-revision', values['expect-revision'], 0, 0, Number.MAX_SAFE_INTEGER);
+  switch (sub) {
+    case 'get': {
+      if (!key) throw new UsageError('usage: warden kv get KEY');
+      const item = await withClient(values, (c) => c.kv.get(key));
+      if (!item) {
+        if (values.json) print(true, null, () => '');
+        else process.stderr.write(`warden: ${key} not found\n`);
+        return values.json ? 0 : 1;
+      }
+      print(values.json, item, () => item.value);
+      return 0;
+    }
+    case 'put': {
+      if (!key || value === undefined) throw new UsageError('usage: warden kv put KEY VALUE [--expect-revision N]');
+      const result = await withClient(values, (c) => c.kv.put(key, value, expect === undefined ? {} : { expectRevision: expect }));
+      print(values.json, result, () => `OK revision ${result.revision}`);
+      return 0;
+    }
+    case 'del':
+    case 'delete': {
+      if (!key) throw new UsageError('usage: warden kv del KEY');
+      const deleted = await withClient(values, (c) => c.kv.delete(key, expect === undefined ? {} : { expectRevision: expect }));
+      print(values.json, { deleted }, () => (deleted ? 'deleted' : 'not found'));
+      return 0;
+    }
+    case 'list': {
+      const prefix = key ?? '/';
+      const limit = values.limit === undefined ? undefined : parseIntOption('limit', values.limit, 1000, 1, 100_000);
+      const items = await withClient(values, (c) => c.kv.list(prefix, limit === undefined ? {} : { limit }));
+      print(values.json, items, () => items.map((i) => `${i.key}\t${i.value}\t(rev ${i.revision})`).join('\n'));
+      return 0;
+    }
+    case 'watch': {
+      if (!key) throw new UsageError('usage: warden kv watch PREFIX [--from-revision N] [--count N]');
+      const from = values['from-revision'] === undefined ? undefined : parseIntOption('from-revision', values['from-revision'], 1, 1, Number.MAX_SAFE_INTEGER);
+      const count = values.count === undefined ? Infinity : parseIntOption('count', values.count, 1, 1, 1_000_000);
+      const target = resolveTarget(values, process.env);
+      const client = await connect(target);
+      const watcher = await client.kv.watch(key, from === undefined ? {} : { fromRevision: from });
+      let seen = 0;
+      const done = new Promise<void>((resolveDone) => {
+        process.once('SIGINT', () => resolveDone());
+        process.once('SIGTERM', () => resolveDone());
+        watcher.on('error', (err) => {
+          process.stderr.write(`warden: watch ended: ${err.code}: ${err.message}\n`);
+          resolveDone();
+        });
+        watcher.on('event', (e) => {
+          print(values.json, e, () => `${e.type} ${e.key}${e.value === null ? '' : ` ${e.value}`} (rev ${e.revision})`);
+          if (++seen >= count) resolveDone();
+        });
+      });
+      await done;
+      await watcher.close();
+      client.close();
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: warden kv get|put|del|list|watch ...');
+  }
+}
+
+/** main runs the CLI and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'node':
+        return await runNode(rest);
+      case 'cluster':
+        return await runClusterLocal(rest);
+      case 'status':
+        return await runStatus(rest);
+      case 'kv':
+        return await runKv(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof WardenError) {
+      process.stderr.write(`warden: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    const e = err as Error & { code?: string };
+    if (e && e.name === 'StorageError') {
+      process.stderr.write(`warden: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`warden: ${e?.message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+if (process.argv[2] !== 'node' && process.argv[2] !== 'cluster') {
+  // Client commands are done; do not wait for sockets to linger.
+  process.exit(process.exitCode);
+}

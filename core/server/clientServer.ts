@@ -1,0 +1,394 @@
+// Effectful. The client API of a node: WebSocket `/client` (bearer tokens with roles, request
+// ids, typed errors, pushed watch events) and HTTP `/health`, `/ready`, `/metrics`. Writes go
+// through the leader (followers answer NotLeader with the leader's address); reads are
+// linearizable through ReadIndex unless the caller asks for a serializable read.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { ClusterStatus, KvItem, Method, Methods, NodeReport, PushEvent, Role, WatchEvent, WireError } from '../api/clientProtocol.ts';
+import { MAX_CLIENT_FRAME_BYTES, METHOD_ROLES, parseRequest } from '../api/clientProtocol.ts';
+import type { KvEntry } from '../lock/kvStore.ts';
+import { matchesPrefix, validateKey, validatePrefix } from '../lock/kvStore.ts';
+import type { TokenConfig } from './config.ts';
+import type { WardenNode } from './wardenNode.ts';
+
+/** ApiError carries a typed error out of a handler. */
+export class ApiError extends Error {
+  readonly wire: WireError;
+  constructor(code: WireError['code'], message: string, extra: Partial<WireError> = {}) {
+    super(message);
+    this.wire = { code, message, ...extra };
+  }
+}
+
+interface Watch {
+  readonly id: number;
+  readonly prefix: string;
+  next: number;
+}
+
+interface Connection {
+  readonly ws: WebSocket;
+  token: TokenConfig | null;
+  readonly watches: Map<number, Watch>;
+  nextWatchId: number;
+}
+
+function toItem(e: KvEntry): KvItem {
+  return { key: e.key, value: e.value, revision: e.modRevision, createRevision: e.createRevision, version: e.version };
+}
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** A watcher that falls this far behind (bytes queued) is cancelled instead of buffering forever. */
+const WATCH_BUFFER_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** ClientServer serves clients of one node. */
+export class ClientServer {
+  private readonly node: WardenNode;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly tokenHashes: { hash: Buffer; token: TokenConfig }[];
+  private readonly unsubscribe: () => void;
+
+  constructor(node: WardenNode) {
+    this.node = node;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES });
+    this.tokenHashes = node.config.tokens.map((t) => ({ hash: sha(t.token), token: t }));
+    this.unsubscribe = node.onApplied((result) => this.publish(result.events));
+  }
+
+  connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** attach serves HTTP routes and the /client upgrade on a server (shared with /peer or not). */
+  attach(server: http.Server | https.Server): void {
+    server.on('request', (req, res) => this.handleHttp(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === '/peer') return; // the peer transport owns this path
+      if (path !== '/client') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      let token: TokenConfig | null = null;
+      const header = req.headers.authorization;
+      if (header !== undefined) {
+        token = this.authenticate(header.replace(/^Bearer\s+/i, ''));
+        if (!token) {
+          socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\ninvalid token\n');
+          return;
+        }
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, token));
+    });
+  }
+
+  private authenticate(presented: string): TokenConfig | null {
+    const hash = sha(presented);
+    let found: TokenConfig | null = null;
+    for (const entry of this.tokenHashes) if (timingSafeEqual(hash, entry.hash)) found = entry.token;
+    return found;
+  }
+
+  private handleHttp(req: IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    switch (path) {
+      case '/health':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.node.report()));
+        return;
+      case '/ready': {
+        const ready = this.node.isReady();
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, leader: this.node.host.status().leaderId }));
+        return;
+      }
+      case '/metrics':
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.node.metrics.render());
+        return;
+      default:
+        if (path === '/client' || path === '/peer') res.writeHead(426, { 'content-type': 'text/plain' }).end('upgrade required\n');
+        else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  }
+
+  private accept(ws: WebSocket, token: TokenConfig | null): void {
+    const conn: Connection = { ws, token, watches: new Map(), nextWatchId: 1 };
+    this.connections.add(conn);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.send(conn, { id: null, error: { code: 'BadRequest', message: 'binary frames are not accepted; send JSON text' } });
+        return;
+      }
+      void this.handleFrame(conn, data.toString());
+    });
+    ws.on('close', () => this.connections.delete(conn));
+    ws.on('error', (err) => this.node.log.log('debug', 'client connection error', { error: err.message }));
+  }
+
+  private send(conn: Connection, frame: unknown): void {
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(frame));
+  }
+
+  private async handleFrame(conn: Connection, text: string): Promise<void> {
+    const parsed = parseRequest(text);
+    if (!parsed.ok) {
+      this.send(conn, { id: parsed.id, error: parsed.error });
+      return;
+    }
+    const { id, method, params } = parsed.request;
+    try {
+      if (method === 'auth') {
+        const p = params as Methods['auth']['params'];
+        const token = typeof p.token === 'string' ? this.authenticate(p.token) : null;
+        if (!token) throw new ApiError('Unauthenticated', 'invalid token');
+        conn.token = token;
+        this.send(conn, { id, result: { role: token.role } });
+        return;
+      }
+      if (!conn.token) throw new ApiError('Unauthenticated', 'send a bearer token (Authorization header or the auth method) first');
+      if (!METHOD_ROLES[method].includes(conn.token.role)) throw new ApiError('PermissionDenied', `role ${conn.token.role} may not call ${method}`);
+      const result = await this.dispatch(conn, method, params as Record<string, unknown>);
+      this.send(conn, { id, result });
+    } catch (err) {
+      if (err instanceof ApiError) this.send(conn, { id, error: err.wire });
+      else {
+        this.node.log.log('error', 'client request failed', { method, error: (err as Error).stack });
+        this.send(conn, { id, error: { code: 'Internal', message: (err as Error).message } });
+      }
+    }
+  }
+
+  private checkPrefixAllowed(token: TokenConfig, keyOrPrefix: string): void {
+    if (token.role !== 'client') return;
+    if (!token.prefixes.some((p) => matchesPrefix(keyOrPrefix, p) || p === '/')) {
+      throw new ApiError('PermissionDenied', `token ${token.name} may not access ${keyOrPrefix}`);
+    }
+  }
+
+  private leaderHint(): WireError['leader'] {
+    const leader = this.node.leaderMember();
+    return leader ? { id: leader.id, clientUrl: leader.clientUrl } : null;
+  }
+
+  private requireLeader(): void {
+    if (this.node.host.status().role !== 'leader') {
+      const leader = this.leaderHint();
+      throw new ApiError('NotLeader', leader ? `this node is not the leader; the leader is ${leader.id}` : 'no leader is known yet; retry shortly', { leader });
+    }
+  }
+
+  private linearizable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.node.read((outcome) => {
+        if (outcome.ok) resolve();
+        else reject(new ApiError('Unavailable', `linearizable read failed (${outcome.reason}); retry`, { leader: this.leaderHint() }));
+      });
+    });
+  }
+
+  private write(command: Parameters<WardenNode['propose']>[0]): Promise<import('../lock/lockMachine.ts').ApplyResult['reply']> {
+    this.requireLeader();
+    return new Promise((resolve, reject) => {
+      this.node.propose(command, (outcome) => {
+        if (outcome.ok) resolve(outcome.result.reply);
+        else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
+        else if (outcome.reason === 'Dropped') reject(new ApiError('Unavailable', 'the write was not committed (leadership changed); it is safe to retry', { leader: this.leaderHint() }));
+        else reject(new ApiError('Timeout', 'the write did not complete in time; its outcome is unknown', { leader: this.leaderHint() }));
+      });
+    });
+  }
+
+  private async dispatch(conn: Connection, method: Method, p: Record<string, unknown>): Promise<unknown> {
+    const token = conn.token as TokenConfig;
+    switch (method) {
+      case 'node.report':
+        return this.node.report();
+      case 'status':
+        return this.clusterStatus();
+      case 'kv.get': {
+        const key = p.key;
+        const bad = validateKey(key);
+        if (bad) throw new ApiError('InvalidArgument', bad);
+        this.checkPrefixAllowed(token, key as string);
+        if (p.serializable !== true) await this.linearizable();
+        const entry = this.node.machine.kv.get(key as string);
+        return { item: entry ? toItem(entry) : null, revision: this.node.machine.kv.revision } satisfies Methods['kv.get']['result'];
+      }
+      case 'kv.list': {
+        const bad = validatePrefix(p.prefix);
+        if (bad) throw new ApiError('InvalidArgument', bad);
+        this.checkPrefixAllowed(token, p.prefix as string);
+        const limit = p.limit === undefined ? 10_000 : p.limit;
+        if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 100_000) throw new ApiError('InvalidArgument', 'limit must be an integer from 1 to 100000');
+        if (p.serializable !== true) await this.linearizable();
+        return { items: this.node.machine.kv.list(p.prefix as string, limit as number).map(toItem), revision: this.node.machine.kv.revision } satisfies Methods['kv.list']['result'];
+      }
+      case 'kv.put': {
+        const bad = validateKey(p.key);
+        if (bad) throw new ApiError('InvalidArgument', bad);
+        if (typeof p.value !== 'string') throw new ApiError('InvalidArgument', 'value must be a string');
+        const expect = p.expectRevision ?? null;
+        if (expect !== null && !(Number.isSafeInteger(expect) && (expect as number) >= 0)) throw new ApiError('InvalidArgument', 'expectRevision must be a non-negative integer or null');
+        this.checkPrefixAllowed(token, p.key as string);
+        const reply = await this.write({ op: 'kv.put', stamp: Date.now(), key: p.key as string, value: p.value, expectRevision: expect as number | null, session: null });
+        if (!reply.ok) throw this.replyError(reply);
+        return { revision: reply.revision, prev: reply.prev ? toItem(reply.prev) : null } satisfies Methods['kv.put']['result'];
+      }
+      case 'kv.delete': {
+        const bad = validateKey(p.key);
+        if (bad) throw new ApiError('InvalidArgument', bad);
+        const expect = p.expectRevision ?? null;
+        if (expect !== null && !(Number.isSafeInteger(expect) && (expect as number) >= 0)) throw new ApiError('InvalidArgument', 'expectRevision must be a non-negative integer or null');
+        this.checkPrefixAllowed(token, p.key as string);
+        const reply = await this.write({ op: 'kv.delete', stamp: Date.now(), key: p.key as string, expectRevision: expect as number | null });
+        if (!reply.ok) {
+          if (reply.code === 'NotFound') return { revision: reply.revision, deleted: false } satisfies Methods['kv.delete']['result'];
+          throw this.replyError(reply);
+        }
+        return { revision: reply.revision, deleted: true } satisfies Methods['kv.delete']['result'];
+      }
+      case 'kv.watch':
+        return this.watch(conn, p);
+      case 'kv.unwatch': {
+        if (!Number.isSafeInteger(p.watchId)) throw new ApiError('InvalidArgument', 'watchId must be an integer');
+        if (!conn.watches.delete(p.watchId as number)) throw new ApiError('NotFound', `no watch ${String(p.watchId)}`);
+        return { ok: true };
+      }
+      case 'auth':
+        throw new ApiError('BadRequest', 'auth is handled before dispatch');
+    }
+  }
+
+  private replyError(reply: Exclude<import('../lock/lockMachine.ts').ApplyResult['reply'], { ok: true }>): ApiError {
+    if (reply.code === 'CasConflict') {
+      return new ApiError('CasConflict', `revision mismatch: the key is at revision ${reply.current?.modRevision ?? 0}`, { current: reply.current ? toItem(reply.current) : null });
+    }
+    if (reply.code === 'NotFound') return new ApiError('NotFound', 'no such key');
+    if (reply.code === 'TooLarge') return new ApiError('TooLarge', reply.message);
+    return new ApiError('InvalidArgument', (reply as { message?: string }).message ?? 'invalid command');
+  }
+
+  private watch(conn: Connection, p: Record<string, unknown>): Methods['kv.watch']['result'] {
+    const bad = validatePrefix(p.prefix);
+    if (bad) throw new ApiError('InvalidArgument', bad);
+    this.checkPrefixAllowed(conn.token as TokenConfig, p.prefix as string);
+    const kv = this.node.machine.kv;
+    const from = p.fromRevision ?? null;
+    if (from !== null && !(Number.isSafeInteger(from) && (from as number) >= 1)) throw new ApiError('InvalidArgument', 'fromRevision must be a positive integer or null');
+    let backlog: WatchEvent[] = [];
+    if (from !== null) {
+      const events = kv.eventsSince(from as number, p.prefix as string);
+      if (events === null) throw new ApiError('Compacted', `revision ${String(from)} is older than the retained history (oldest ${kv.oldestWatchableRevision}); list and watch from the current revision`);
+      backlog = events;
+    }
+    const watch: Watch = { id: conn.nextWatchId++, prefix: p.prefix as string, next: kv.revision + 1 };
+    conn.watches.set(watch.id, watch);
+    // The backlog rides in the response, so it reaches the client before any live event.
+    return { watchId: watch.id, revision: kv.revision, events: backlog };
+  }
+
+  private push(conn: Connection, event: PushEvent): void {
+    if (conn.ws.bufferedAmount > WATCH_BUFFER_LIMIT_BYTES && event.event === 'watch') {
+      conn.watches.delete(event.watchId);
+      this.send(conn, { event: 'watchCanceled', watchId: event.watchId, error: { code: 'Unavailable', message: 'watcher is too slow; resume from the last revision it saw' } });
+      return;
+    }
+    this.send(conn, event);
+  }
+
+  private publish(events: readonly WatchEvent[]): void {
+    if (events.length === 0) return;
+    for (const conn of this.connections) {
+      for (const watch of conn.watches.values()) {
+        const matching = events.filter((e) => e.revision >= watch.next && matchesPrefix(e.key, watch.prefix));
+        const last = events[events.length - 1] as WatchEvent;
+        watch.next = Math.max(watch.next, last.revision + 1);
+        if (matching.length > 0) this.push(conn, { event: 'watch', watchId: watch.id, events: matching });
+      }
+    }
+  }
+
+  /** clusterStatus asks every member for its report (in parallel, bounded in time) and merges them. */
+  private async clusterStatus(): Promise<ClusterStatus> {
+    const self = this.node.report();
+    const reports = await Promise.all(
+      this.node.config.members.map((m) => (m.id === self.id ? Promise.resolve(self) : fetchReport(m.clientUrl, this.node.config.tls?.ca ?? null, 1000))),
+    );
+    const byId = new Map<string, NodeReport>();
+    for (const r of reports) if (r) byId.set(r.id, r);
+    let leader: NodeReport | null = null;
+    for (const r of byId.values()) if (r.state === 'leader' && (!leader || r.term > leader.term)) leader = r;
+    const members = this.node.host.status().membership;
+    const nodes: ClusterStatus['nodes'][number][] = this.node.config.members.map((m) => {
+      const r = byId.get(m.id);
+      const role = members.voters.includes(m.id as never) ? 'voter' : members.learners.includes(m.id as never) ? 'learner' : 'none';
+      if (!r) return { id: m.id, datacenter: m.datacenter, role, state: 'down', term: 0, commitIndex: 0, appliedIndex: 0, lagEntries: 0, lastContactMs: null, clientUrl: m.clientUrl };
+      return {
+        id: r.id,
+        datacenter: r.datacenter,
+        role,
+        state: r.state,
+        term: r.term,
+        commitIndex: r.commitIndex,
+        appliedIndex: r.appliedIndex,
+        lagEntries: leader ? Math.max(0, leader.lastIndex - r.lastIndex, leader.commitIndex - r.appliedIndex) : 0,
+        lastContactMs: r.lastContactMs,
+        clientUrl: r.clientUrl,
+      };
+    });
+    const term = Math.max(...nodes.map((n) => n.term));
+    return {
+      clusterId: this.node.config.clusterId,
+      term,
+      revision: leader?.revision ?? self.revision,
+      leader: leader ? { id: leader.id, datacenter: leader.datacenter } : null,
+      nodes,
+    };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const conn of this.connections) conn.ws.terminate();
+    this.connections.clear();
+    this.wss.close();
+  }
+}
+
+/** fetchReport GETs a member's /health, derived from its client URL; null when unreachable. */
+function fetchReport(clientUrl: string, ca: string | null, timeoutMs: number): Promise<NodeReport | null> {
+  const url = new URL(clientUrl);
+  const secure = url.protocol === 'wss:';
+  const target = `${secure ? 'https' : 'http'}://${url.host}/health`;
+  return new Promise((resolve) => {
+    const get = secure ? https.get : http.get;
+    const req = get(target, { timeout: timeoutMs, ...(secure && ca ? { ca } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > 64 * 1024) req.destroy();
+      });
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as NodeReport) : null);
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}

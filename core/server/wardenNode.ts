@@ -1,0 +1,280 @@
+// Effectful. The composition root of a headless node: SQLite storage, WebSocket peer links,
+// the Raft host, the lock and configuration state machine, timers, the HTTP endpoints and the
+// client API. `warden node` and the local cluster launcher both run exactly this.
+
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { NodeReport } from '../api/clientProtocol.ts';
+import { encodeCommand } from '../lock/commands.ts';
+import type { Command } from '../lock/commands.ts';
+import type { ApplyResult } from '../lock/lockMachine.ts';
+import { LockMachine } from '../lock/lockMachine.ts';
+import { NodeHost } from '../node/nodeHost.ts';
+import type { ProposalOutcome, ReadOutcome } from '../node/nodeHost.ts';
+import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
+import { nodeId } from '../raft/types.ts';
+import { Prng } from '../util/prng.ts';
+import { SqliteLogStorage } from '../storage/sqliteLogStorage.ts';
+import { WsTransport } from '../transport/wsTransport.ts';
+import { ClientServer } from './clientServer.ts';
+import type { MemberConfig, NodeConfig } from './config.ts';
+import type { Logger } from './log.ts';
+import { Histogram, Registry } from './metrics.ts';
+
+/** WardenNode is a running node. */
+export class WardenNode {
+  readonly config: NodeConfig;
+  readonly id: NodeId;
+  readonly machine = new LockMachine();
+  readonly host: NodeHost<ApplyResult>;
+  readonly storage: SqliteLogStorage;
+  readonly transport: WsTransport;
+  readonly metrics = new Registry();
+  readonly fsyncSeconds = new Histogram([0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+  readonly commitSeconds = new Histogram([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
+  readonly log: Logger;
+  readonly members: ReadonlyMap<string, MemberConfig>;
+  readonly counters = { proposals: 0, proposalsFailed: 0, applied: 0, leaderChanges: 0, elections: 0 };
+  private readonly appliedListeners = new Set<(result: ApplyResult) => void>();
+  private readonly servers: (http.Server | https.Server)[] = [];
+  private clientServer!: ClientServer;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private lastLeaderContact = Date.now();
+  private lastLeaderId: string | null = null;
+  private lastTerm = 0;
+  private closed = false;
+  /** Addresses actually bound (ports may have been 0 in tests). */
+  peerAddress: AddressInfo | null = null;
+  clientAddress: AddressInfo | null = null;
+
+  private constructor(config: NodeConfig, log: Logger) {
+    this.config = config;
+    this.id = nodeId(config.id);
+    this.log = log;
+    this.members = new Map(config.members.map((m) => [m.id, m]));
+    const bootstrap = {
+      voters: config.members.filter((m) => m.role === 'voter').map((m) => nodeId(m.id)).sort(),
+      learners: config.members.filter((m) => m.role === 'learner').map((m) => nodeId(m.id)).sort(),
+    };
+    this.storage = SqliteLogStorage.open({
+      dataDir: config.dataDir,
+      clusterId: config.clusterId,
+      nodeId: this.id,
+      bootstrap,
+      onFsync: (ms) => this.fsyncSeconds.observe(ms / 1000),
+    });
+    const peers = new Map<NodeId, string>();
+    for (const m of config.members) if (m.id !== config.id) peers.set(nodeId(m.id), m.peerUrl);
+    this.transport = new WsTransport({
+      self: this.id,
+      clusterId: config.clusterId,
+      secret: config.secret,
+      peers,
+      ...(config.tls?.ca ? { tls: { ca: config.tls.ca } } : {}),
+      onMessage: (m) => this.onPeerMessage(m),
+      log: (level, msg, fields) => this.log.log(level, msg, { component: 'transport', ...fields }),
+    });
+    const preferred = config.preferredDatacenters;
+    const raftConfig: RaftConfig = {
+      id: this.id,
+      electionTicks: config.timeouts.electionTicks,
+      heartbeatTicks: config.timeouts.heartbeatTicks,
+      priority: preferred.length === 0 || preferred.includes(config.datacenter) ? 1 + config.priority : config.priority,
+      maxPriority: 1 + config.priority,
+      preVote: true,
+      checkQuorum: true,
+      maxEntriesPerMessage: 512,
+      maxInflightMessages: 256,
+    };
+    const seed = randomBytes(4).readUInt32LE(0);
+    this.host = new NodeHost<ApplyResult>({
+      config: raftConfig,
+      storage: this.storage,
+      transport: this.transport,
+      random: new Prng(seed),
+      snapshotEvery: config.snapshotEvery,
+      schedule: (run) => setImmediate(run),
+      stateMachine: {
+        apply: (entry) => this.machine.applyCommand(entry.data),
+        snapshot: () => this.machine.snapshot(),
+        restore: (data, meta) => this.machine.restore(data, meta),
+      },
+      onApplied: (_entry, result) => {
+        this.counters.applied++;
+        if (result) for (const listener of this.appliedListeners) listener(result);
+      },
+    });
+    this.registerMetrics();
+  }
+
+  /** start opens storage, binds listeners and starts ticking. */
+  static async start(config: NodeConfig, log: Logger): Promise<WardenNode> {
+    const node = new WardenNode(config, log);
+    try {
+      await node.listen();
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    node.tickTimer = setInterval(() => node.tick(), config.timeouts.tickMs);
+    node.log.log('info', 'node started', { peer: node.peerAddress, client: node.clientAddress, term: node.host.status().term });
+    return node;
+  }
+
+  private async listen(): Promise<void> {
+    const make = (): http.Server | https.Server => (this.config.tls ? https.createServer({ cert: this.config.tls.cert, key: this.config.tls.key }) : http.createServer());
+    const bind = (server: http.Server | https.Server, host: string, port: number): Promise<AddressInfo> =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    const { peer, client } = this.config.listen;
+    const peerServer = make();
+    this.servers.push(peerServer);
+    this.transport.attach(peerServer);
+    this.clientServer = new ClientServer(this);
+    const shared = peer.host === client.host && peer.port === client.port;
+    const clientServer = shared ? peerServer : make();
+    if (!shared) this.servers.push(clientServer);
+    this.clientServer.attach(clientServer);
+    this.peerAddress = await bind(peerServer, peer.host, peer.port);
+    this.clientAddress = shared ? this.peerAddress : await bind(clientServer, client.host, client.port);
+  }
+
+  private tick(): void {
+    this.host.tick();
+    const s = this.host.status();
+    if (s.term !== this.lastTerm) {
+      this.lastTerm = s.term;
+      this.counters.elections++;
+    }
+    if (s.leaderId !== this.lastLeaderId) {
+      this.lastLeaderId = s.leaderId;
+      if (s.leaderId !== null) this.counters.leaderChanges++;
+      this.log.log('info', 'leader changed', { leader: s.leaderId, term: s.term, role: s.role });
+    }
+  }
+
+  private onPeerMessage(m: Message): void {
+    if (m.type === 'AppendEntries' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot') this.lastLeaderContact = Date.now();
+    this.host.receive(m);
+  }
+
+  /** onApplied subscribes to results of applied commands (watch events); returns an unsubscribe. */
+  onApplied(listener: (result: ApplyResult) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  /** propose replicates a command and reports its outcome, with a deadline. */
+  propose(command: Command, callback: (outcome: ProposalOutcome<ApplyResult> | { ok: false; reason: 'Timeout'; leaderHint: NodeId | null }) => void): void {
+    const started = performance.now();
+    let done = false;
+    this.counters.proposals++;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      this.counters.proposalsFailed++;
+      callback({ ok: false, reason: 'Timeout', leaderHint: this.host.status().leaderId });
+    }, this.electionTimeoutMs() * 5);
+    this.host.propose(encodeCommand(command), (outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (outcome.ok) this.commitSeconds.observe((performance.now() - started) / 1000);
+      else this.counters.proposalsFailed++;
+      callback(outcome);
+    });
+  }
+
+  /** read waits for a linearizable read point (ReadIndex), with a deadline. */
+  read(callback: (outcome: ReadOutcome) => void): void {
+    this.host.read(callback);
+  }
+
+  /** electionTimeoutMs is the base election timeout in milliseconds. */
+  electionTimeoutMs(): number {
+    return this.config.timeouts.electionTicks * this.config.timeouts.tickMs;
+  }
+
+  /** leaderMember returns the current leader's member entry, if a leader is known. */
+  leaderMember(): MemberConfig | null {
+    const leader = this.host.status().leaderId;
+    return leader === null ? null : (this.members.get(leader) ?? null);
+  }
+
+  /** report is this node's own account of itself (served at /health and by node.report). */
+  report(): NodeReport {
+    const s = this.host.status();
+    const self = this.members.get(this.config.id) as MemberConfig;
+    return {
+      id: this.config.id,
+      datacenter: this.config.datacenter,
+      role: s.membership.voters.includes(this.id) ? 'voter' : s.membership.learners.includes(this.id) ? 'learner' : 'none',
+      state: s.role,
+      term: s.term,
+      commitIndex: s.commitIndex,
+      appliedIndex: this.host.applied,
+      lastIndex: s.lastIndex,
+      leaderId: s.leaderId,
+      lastContactMs: s.role === 'leader' ? 0 : s.leaderId === null ? null : Date.now() - this.lastLeaderContact,
+      clientUrl: self.clientUrl,
+      revision: this.machine.kv.revision,
+    };
+  }
+
+  /** ready says whether this node can serve: it knows a leader and has applied what it committed. */
+  isReady(): boolean {
+    const s = this.host.status();
+    return s.leaderId !== null && this.host.applied >= s.commitIndex;
+  }
+
+  private registerMetrics(): void {
+    const m = this.metrics;
+    m.gauge('warden_raft_term', 'Current Raft term.', () => this.host.status().term);
+    m.gauge('warden_raft_commit_index', 'Highest log index known to be committed.', () => this.host.status().commitIndex);
+    m.gauge('warden_raft_applied_index', 'Highest log index applied to the state machine.', () => this.host.applied);
+    m.gauge('warden_raft_last_index', 'Index of the last log entry.', () => this.host.status().lastIndex);
+    m.gauge('warden_raft_is_leader', '1 if this node is the leader.', () => (this.host.status().role === 'leader' ? 1 : 0));
+    m.gauge('warden_raft_has_leader', '1 if this node knows a leader.', () => (this.host.status().leaderId === null ? 0 : 1));
+    m.counter('warden_raft_elections_total', 'Term changes seen by this node.', () => this.counters.elections);
+    m.counter('warden_raft_leader_changes_total', 'Leader changes seen by this node.', () => this.counters.leaderChanges);
+    m.counter('warden_proposals_total', 'Commands proposed through this node.', () => this.counters.proposals);
+    m.counter('warden_proposals_failed_total', 'Proposals that failed or timed out.', () => this.counters.proposalsFailed);
+    m.counter('warden_applied_entries_total', 'Committed entries applied on this node.', () => this.counters.applied);
+    m.histogram('warden_storage_fsync_seconds', 'Duration of one durable storage batch (SQLite transaction with fsync).', this.fsyncSeconds);
+    m.histogram('warden_proposal_commit_seconds', 'Time from proposal to apply on the proposing node.', this.commitSeconds);
+    m.gauge('warden_peer_rtt_seconds', 'Smoothed round-trip time of each peer link.', () =>
+      [...this.transport.rtt()].map(([peer, r]) => ({ labels: { peer, datacenter: this.members.get(peer)?.datacenter ?? '' }, value: r.smoothedMs / 1000 })),
+    );
+    m.gauge('warden_kv_keys', 'Keys in the configuration namespace.', () => this.machine.kv.size);
+    m.gauge('warden_kv_revision', 'Global revision of the configuration namespace.', () => this.machine.kv.revision);
+    m.gauge('warden_client_connections', 'Open client connections.', () => this.clientServer?.connectionCount() ?? 0);
+  }
+
+  /** close stops timers, closes connections and storage. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.host.stop();
+    this.clientServer?.close();
+    await this.transport.close();
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.closeAllConnections?.();
+            s.close(() => resolve());
+          }),
+      ),
+    );
+    this.storage.close();
+    this.log.log('info', 'node stopped');
+  }
+}
