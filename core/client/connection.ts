@@ -30,6 +30,7 @@ export interface ConnectionOptions {
 }
 
 interface Pending {
+  readonly ws: WebSocket;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: WardenError) => void;
 }
@@ -167,10 +168,11 @@ export class Connection {
   private onClose(ws: WebSocket): void {
     if (this.ws === ws) this.ws = null;
     for (const [id, p] of this.pending) {
+      if (p.ws !== ws) continue;
       this.pending.delete(id);
       p.reject(new WardenError({ code: 'Unavailable', message: 'connection lost' }));
     }
-    if (!this.closed && this.everOpened) {
+    if (!this.closed && this.everOpened && this.ws === null) {
       // Re-dial in the background so that watches resume without waiting for a call.
       this.socket(Date.now() + 60_000).catch(() => undefined);
     }
@@ -183,6 +185,7 @@ export class Connection {
         if (this.pending.delete(id)) reject(new WardenError({ code: 'Timeout', message: `${method} timed out after ${timeoutMs} ms` }));
       }, timeoutMs);
       this.pending.set(id, {
+        ws,
         resolve: (v) => {
           clearTimeout(timer);
           resolve(v as Methods[M]['result']);

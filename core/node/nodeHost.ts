@@ -64,6 +64,8 @@ export class NodeHost<Result = unknown> {
   private readonly waitingReads: PendingRead[] = [];
   private saving = false;
   private drainScheduled = false;
+  private persistedTerm: Term;
+  private persistedVote: NodeId | null;
   private stopped = false;
   private ticks = 0;
   private nextReadId = 0;
@@ -76,6 +78,8 @@ export class NodeHost<Result = unknown> {
     const persisted = options.storage.load();
     if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data, persisted.snapshot.meta);
     this.raft = new RaftNode(options.config, persisted, options.random);
+    this.persistedTerm = persisted.hardState.term;
+    this.persistedVote = persisted.hardState.votedFor;
     this.appliedIndex = this.raft.status().appliedIndex;
     this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
   }
@@ -177,13 +181,34 @@ export class NodeHost<Result = unknown> {
       let completedInline = false;
       let returned = false;
       const planted = this.options.config.bugs?.has('send-before-persist') ?? false;
-      // Planted bug `send-before-persist`: messages leave before the batch is durable, so a crash
-      // in between forgets votes and acknowledged entries that peers already counted.
-      if (planted) this.options.transport.send(ready.messages);
-      this.options.storage.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot }, () => {
+      const hs = ready.hardState;
+      const voteChanged = hs !== null && (hs.term !== this.persistedTerm || hs.votedFor !== this.persistedVote);
+      const sync = ready.entries.length > 0 || ready.snapshot !== null || voteChanged;
+      // Raft thesis §10.2.1: a leader may send AppendEntries while it writes the same entries
+      // to its own disk, because it counts itself toward a quorum only once they are durable.
+      // Its term and vote are already durable (they were before its campaign went out).
+      const leaderEarly = ready.softState.role === 'leader' && !voteChanged && ready.snapshot === null;
+      // Planted bug `send-before-persist`: every node sends before the batch is durable, so a
+      // crash in between forgets votes and acknowledged entries that peers already counted.
+      const early = planted || leaderEarly;
+      if (early) this.options.transport.send(ready.messages);
+      const save = (done: () => void): void => {
+        try {
+          this.options.storage.save({ hardState: hs, entries: ready.entries, snapshot: ready.snapshot, sync }, done);
+        } catch (err) {
+          // A node that cannot persist must not go on: stop here so nothing is sent or applied.
+          this.stopped = true;
+          throw err;
+        }
+      };
+      save(() => {
         if (this.stopped) return;
-        // NB: only now is the batch durable; sending earlier is the bug planted above.
-        if (!planted) this.options.transport.send(ready.messages);
+        if (hs) {
+          this.persistedTerm = hs.term;
+          this.persistedVote = hs.votedFor;
+        }
+        // NB: only now is the batch durable; a follower or candidate must not send earlier.
+        if (!early) this.options.transport.send(ready.messages);
         this.applyReady(ready);
         this.raft.advance(ready);
         this.saving = false;

@@ -9,6 +9,12 @@ export interface PersistBatch {
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;
+  /**
+   * Whether the batch must be synced to disk before `done`. False when only the commit index
+   * moved (like etcd's MustSync): the commit index can be re-learned, so it may reach the disk
+   * with the next synced batch. Missing means true.
+   */
+  readonly sync?: boolean;
 }
 
 /**

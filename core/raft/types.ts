@@ -170,7 +170,10 @@ export interface PersistedState {
   readonly entries: readonly Entry[];
   /** The membership used when there is no snapshot and no conf entry yet (the bootstrap members). */
   readonly bootstrap: Membership;
-  /** The highest index the application has durably applied (0 if it keeps no state of its own). */
+  /**
+   * The highest index the application's durable state reflects. An application that keeps its
+   * state in memory and rebuilds it from the snapshot reports the snapshot's index.
+   */
   readonly applied: LogIndex;
 }
 

@@ -98,6 +98,23 @@ describe('layering', () => {
     expect(problems).toEqual([]);
   });
 
+  it('storage and transport import only ports, Raft types, util, their library and node built-ins', () => {
+    const rules: Record<string, RegExp> = {
+      'core/storage': /^(better-sqlite3|node:.+|core\/(node\/ports|raft\/types|util\/.+|storage\/.+)\.ts)$/,
+      'core/transport': /^(ws|node:.+|core\/(node\/ports|raft\/types|util\/.+|transport\/.+)\.ts)$/,
+    };
+    const problems: string[] = [];
+    for (const [folder, allowed] of Object.entries(rules)) {
+      for (const file of filesUnder(folder)) {
+        for (const { spec } of importsOf(file)) {
+          const to = spec.startsWith('.') ? `${target(file, spec)}` : spec;
+          if (!allowed.test(to)) problems.push(`${file} imports ${spec}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('the renderer imports only types from core/api and nothing from electron or node', () => {
     const problems: string[] = [];
     for (const file of filesUnder('renderer')) {

@@ -1,0 +1,552 @@
+// Effectful (disk, better-sqlite3). SqliteLogStorage is the production LogStorage: Raft's hard
+// state, log and snapshot in `<dataDir>/warden.db`, WAL with synchronous = FULL, one transaction
+// per save. A data dir it cannot trust (damaged, foreign, newer, in use) is refused with a
+// StorageError and left exactly as it was.
+
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { AssertionError, assert } from '../util/assert.ts';
+import type { LogStorage, PersistBatch } from '../node/ports.ts';
+import type { Entry, HardState, LogIndex, Membership, NodeId, PersistedState, Snapshot } from '../raft/types.ts';
+import { DataDirLock } from './dataDirLock.ts';
+import { SCHEMA_VERSION, migrate, newerVersion, readSchemaVersion, requiredTables } from './migrations.ts';
+import { corrupt, count, decodeMembership, encodeMembership, entryToRow, plainBytes, rowToEntry, storedNodeId } from './rowCodec.ts';
+import type { EntryRow } from './rowCodec.ts';
+import { StorageError } from './storageError.ts';
+
+export { StorageError } from './storageError.ts';
+export type { StorageErrorCode } from './storageError.ts';
+
+/** The database file inside a data dir. */
+export const DB_FILE_NAME = 'warden.db';
+/** The lock file inside a data dir; it exists while a process has the dir open. */
+export const LOCK_FILE_NAME = 'warden.lock';
+
+/** SqliteLogStorageOptions identifies the node that owns a data dir. */
+export interface SqliteLogStorageOptions {
+  /** The node's data dir; created on first use. */
+  readonly dataDir: string;
+  /** The cluster this node belongs to; a data dir of another cluster is refused (`WrongCluster`). */
+  readonly clusterId: string;
+  /** This node's id; a data dir of another node is refused (`WrongNode`). */
+  readonly nodeId: NodeId;
+  /**
+   * The initial members, recorded when the data dir is created. On later opens the recorded
+   * membership wins (like etcd's `--initial-cluster`): Raft replays conf entries from it, so it
+   * must never change under an existing log, even when the configuration file is edited.
+   */
+  readonly bootstrap: Membership;
+  /** Called with the duration of every synced save, in milliseconds (for an fsync latency histogram). */
+  readonly onFsync?: (ms: number) => void;
+}
+
+interface HardStateRow {
+  readonly term: number;
+  readonly voted_for: string | null;
+  readonly commit_index: number;
+}
+
+interface SnapshotRow {
+  readonly log_index: number;
+  readonly term: number;
+  readonly membership: string;
+  readonly data: Uint8Array;
+}
+
+interface SnapshotMetaRow {
+  readonly log_index: number;
+  readonly term: number;
+}
+
+interface IdentityRow {
+  readonly cluster_id: string;
+  readonly node_id: string;
+  readonly bootstrap: string;
+}
+
+interface LogBoundsRow {
+  readonly first: number | null;
+  readonly last: number | null;
+  readonly n: number;
+}
+
+/** Statements are prepared once per connection; every save reuses them. */
+interface Statements {
+  readonly selectHardState: Statement<[], HardStateRow>;
+  readonly upsertHardState: Statement<[{ term: number; voted_for: string | null; commit_index: number }]>;
+  readonly selectSnapshot: Statement<[], SnapshotRow>;
+  readonly selectSnapshotMeta: Statement<[], SnapshotMetaRow>;
+  readonly upsertSnapshot: Statement<[SnapshotRow]>;
+  readonly selectEntries: Statement<[], EntryRow>;
+  readonly selectEntryTerm: Statement<[number], number>;
+  readonly selectLastIndex: Statement<[], number | null>;
+  readonly insertEntry: Statement<[EntryRow]>;
+  readonly deleteEntriesFrom: Statement<[number]>;
+  readonly deleteEntriesThrough: Statement<[number]>;
+  readonly deleteAllEntries: Statement<[]>;
+  readonly selectLocal: Statement<[string], string>;
+  readonly upsertLocal: Statement<[string, string]>;
+}
+
+/**
+ * SqliteLogStorage keeps one node's Raft state durable. `save` commits the whole batch in one
+ * SQLite transaction and calls `done` synchronously after the commit (and its WAL fsync)
+ * returns, so NodeHost never sends a message that depends on state still in memory (Raft §5,
+ * Figure 2: persist before responding). It also holds the data dir's lock while open.
+ */
+export class SqliteLogStorage implements LogStorage {
+  /** The absolute data dir. */
+  readonly dataDir: string;
+  /** The absolute path of `warden.db`; StorageErrors name it. */
+  readonly file: string;
+  /** The bootstrap membership recorded when the data dir was created. */
+  readonly bootstrap: Membership;
+  private readonly db: SqliteDatabase;
+  private readonly lock: DataDirLock;
+  private readonly onFsync: ((ms: number) => void) | undefined;
+  private readonly statements: Statements;
+  private readonly saveTransaction: (batch: PersistBatch) => void;
+  private readonly snapshotTransaction: (snapshot: Snapshot) => void;
+  private closed = false;
+
+  private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, onFsync: ((ms: number) => void) | undefined) {
+    this.dataDir = dataDir;
+    this.file = file;
+    this.db = db;
+    this.lock = lock;
+    this.bootstrap = bootstrap;
+    this.onFsync = onFsync;
+    this.statements = prepareStatements(db);
+    this.saveTransaction = db.transaction((batch: PersistBatch) => this.applyBatch(batch));
+    this.snapshotTransaction = db.transaction((snapshot: Snapshot) => this.compactTo(snapshot));
+  }
+
+  /**
+   * open creates the data dir and database on first use (recording cluster id, node id and the
+   * bootstrap membership) and verifies them on later opens. It throws StorageError when the dir
+   * is damaged, foreign, from a newer Warden or in use, and then never writes to it.
+   */
+  static open(options: SqliteLogStorageOptions): SqliteLogStorage {
+    if (typeof options.clusterId !== 'string' || options.clusterId.length === 0) throw new RangeError('clusterId must be a non-empty string');
+    const dataDir = resolve(options.dataDir);
+    const file = join(dataDir, DB_FILE_NAME);
+    const firstCreated = makeDataDir(dataDir);
+    const lock = DataDirLock.acquire(join(dataDir, LOCK_FILE_NAME));
+    let db: SqliteDatabase | undefined;
+    try {
+      const existed = checkDatabaseFile(file);
+      db = new Database(file, { fileMustExist: existed, timeout: 0 });
+      const bootstrap = prepareDatabase(db, file, options);
+      // NB: SQLite syncs the directory for its journals, not for a new database file: do it here.
+      if (!existed) syncDirectory(dataDir);
+      if (firstCreated !== undefined) syncDirectory(dirname(firstCreated));
+      return new SqliteLogStorage(dataDir, file, db, lock, bootstrap, options.onFsync);
+    } catch (error) {
+      try {
+        db?.close();
+      } catch {
+        // The original error is the one worth reporting.
+      }
+      lock.release();
+      throw toStorageError(error, file, 'open');
+    }
+  }
+
+  /** load reads what a restarting node resumes from; `applied` is the snapshot index (or 0). */
+  load(): PersistedState {
+    this.assertOpen();
+    const s = this.statements;
+    const hardState = decodeHardState(s.selectHardState.get(), this.file);
+    const snapshotRow = s.selectSnapshot.get();
+    const snapshot = snapshotRow === undefined ? null : decodeSnapshot(snapshotRow, this.file);
+    const snapshotIndex = snapshot?.meta.index ?? 0;
+    const entries = s.selectEntries.all().map((row) => rowToEntry(row, this.file));
+    entries.forEach((entry, i) => {
+      if (entry.index !== snapshotIndex + i + 1) throw corrupt(this.file, `the log has a gap: entry ${entry.index} where ${snapshotIndex + i + 1} was expected`);
+    });
+    return { hardState, snapshot, entries, bootstrap: this.bootstrap, applied: snapshotIndex };
+  }
+
+  /**
+   * save makes the batch durable in one transaction (snapshot, then the entries replacing the log
+   * from their first index, then the hard state) and then calls `done` synchronously. An empty
+   * batch calls `done` at once without touching the disk. A failed write throws and `done` is
+   * never called: the node must stop, because it can no longer promise durability.
+   * A batch with `sync: false` that only moves the commit index is committed without an fsync
+   * (the next synced commit makes it durable, since the WAL is append-only); any other batch is
+   * synced whatever it says, so a wrong hint can never lose a vote or an entry.
+   */
+  save(batch: PersistBatch, done: () => void): void {
+    this.assertOpen();
+    if (batch.hardState === null && batch.entries.length === 0 && batch.snapshot === null) {
+      done();
+      return;
+    }
+    const sync = this.mustSync(batch);
+    const started = process.hrtime.bigint();
+    try {
+      // NB: the safety level cannot change inside a transaction, so it is switched around it.
+      if (!sync) this.db.exec('PRAGMA synchronous = NORMAL');
+      try {
+        this.saveTransaction(batch);
+      } finally {
+        if (!sync) this.db.exec('PRAGMA synchronous = FULL');
+      }
+    } catch (error) {
+      throw toStorageError(error, this.file, 'save');
+    }
+    if (sync) this.onFsync?.(Number(process.hrtime.bigint() - started) / 1e6);
+    done();
+  }
+
+  /**
+   * saveSnapshot records a snapshot the application took at an applied, durable index and
+   * forgets the entries it covers (Raft §7), in one transaction. Older snapshots are ignored.
+   */
+  saveSnapshot(snapshot: Snapshot): void {
+    this.assertOpen();
+    try {
+      this.snapshotTransaction(snapshot);
+    } catch (error) {
+      throw toStorageError(error, this.file, 'saveSnapshot');
+    }
+  }
+
+  /**
+   * getLocal reads a node-local value. The table is not replicated: it is for facts about this
+   * node only, such as the applied index of a state machine that keeps its own SQLite state.
+   */
+  getLocal(key: string): string | undefined {
+    this.assertOpen();
+    return this.statements.selectLocal.get(key);
+  }
+
+  /** setLocal durably writes a node-local value (its own transaction). */
+  setLocal(key: string, value: string): void {
+    this.assertOpen();
+    try {
+      this.statements.upsertLocal.run(key, value);
+    } catch (error) {
+      throw toStorageError(error, this.file, 'setLocal');
+    }
+  }
+
+  /** close releases the database and the data dir lock; it is idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private assertOpen(): void {
+    assert(!this.closed, `${this.file}: storage used after close()`);
+  }
+
+  /** mustSync honours `sync: false` only for a batch that changes nothing but the commit index. */
+  private mustSync(batch: PersistBatch): boolean {
+    if (batch.sync !== false || batch.entries.length > 0 || batch.snapshot !== null || batch.hardState === null) return true;
+    const stored = this.statements.selectHardState.get();
+    return stored === undefined || stored.term !== batch.hardState.term || stored.voted_for !== batch.hardState.votedFor;
+  }
+
+  private applyBatch(batch: PersistBatch): void {
+    const s = this.statements;
+    if (batch.snapshot) this.installSnapshot(batch.snapshot);
+    if (batch.hardState) {
+      const hs = batch.hardState;
+      s.upsertHardState.run({ term: hs.term, voted_for: hs.votedFor, commit_index: hs.commit });
+    }
+    if (batch.entries.length > 0) this.appendEntries(batch.entries);
+    const commit = (s.selectHardState.get() as HardStateRow).commit_index;
+    const last = this.lastIndex();
+    assert(commit <= last, `${this.file}: save would leave commit ${commit} beyond the last entry ${last}`);
+  }
+
+  /**
+   * installSnapshot records a snapshot received from the leader. Raft §7: if the log holds the
+   * snapshot's last entry (same index and term), the entries after it stay; otherwise the whole
+   * log is discarded.
+   */
+  private installSnapshot(snapshot: Snapshot): void {
+    const s = this.statements;
+    const { index, term } = snapshot.meta;
+    const current = s.selectSnapshotMeta.get();
+    if (current !== undefined && index <= current.log_index) return;
+    if (s.selectEntryTerm.get(index) === term) s.deleteEntriesThrough.run(index);
+    else s.deleteAllEntries.run();
+    this.writeSnapshot(snapshot);
+  }
+
+  /** compactTo records an application snapshot; its index must be in the durable log. */
+  private compactTo(snapshot: Snapshot): void {
+    const s = this.statements;
+    const { index, term } = snapshot.meta;
+    const current = s.selectSnapshotMeta.get();
+    if (current !== undefined && index <= current.log_index) return;
+    const local = s.selectEntryTerm.get(index);
+    assert(local !== undefined, `${this.file}: snapshot at ${index} is beyond the durable log (last ${this.lastIndex()})`);
+    assert(local === term, `${this.file}: snapshot term ${term} differs from the durable entry ${index} (term ${local})`);
+    s.deleteEntriesThrough.run(index);
+    this.writeSnapshot(snapshot);
+  }
+
+  private writeSnapshot(snapshot: Snapshot): void {
+    const { index, term, membership } = snapshot.meta;
+    this.statements.upsertSnapshot.run({ log_index: index, term, membership: encodeMembership(membership), data: snapshot.data });
+  }
+
+  /** appendEntries replaces the log from the first entry's index on (the Ready contract). */
+  private appendEntries(entries: readonly Entry[]): void {
+    const s = this.statements;
+    for (let i = 1; i < entries.length; i++) {
+      assert((entries[i] as Entry).index === (entries[i - 1] as Entry).index + 1, `${this.file}: save batch is not contiguous`);
+    }
+    const snapshot = s.selectSnapshotMeta.get();
+    const snapshotIndex = snapshot?.log_index ?? 0;
+    let batch = entries;
+    const head = batch[0] as Entry;
+    if (head.index <= snapshotIndex) {
+      // Entries the snapshot covers are committed: they may be re-sent, never changed.
+      const atSnapshot = batch[snapshotIndex - head.index];
+      assert(atSnapshot === undefined || atSnapshot.term === snapshot?.term, `${this.file}: save rewrites entry ${snapshotIndex} under the snapshot`);
+      batch = batch.slice(snapshotIndex - head.index + 1);
+      if (batch.length === 0) return;
+    }
+    const first = (batch[0] as Entry).index;
+    const last = this.lastIndex();
+    assert(first <= last + 1, `${this.file}: save leaves a gap: first ${first}, durable last ${last}`);
+    s.deleteEntriesFrom.run(first);
+    for (const entry of batch) s.insertEntry.run(entryToRow(entry));
+  }
+
+  /** lastIndex is the last durable entry's index, or the snapshot index when the log is empty. */
+  private lastIndex(): LogIndex {
+    const last = this.statements.selectLastIndex.get();
+    if (typeof last === 'number') return last;
+    return this.statements.selectSnapshotMeta.get()?.log_index ?? 0;
+  }
+}
+
+function prepareStatements(db: SqliteDatabase): Statements {
+  return {
+    selectHardState: db.prepare<[], HardStateRow>('SELECT term, voted_for, commit_index FROM hard_state WHERE singleton = 1'),
+    upsertHardState: db.prepare<[{ term: number; voted_for: string | null; commit_index: number }]>(
+      `INSERT INTO hard_state (singleton, term, voted_for, commit_index) VALUES (1, @term, @voted_for, @commit_index)
+       ON CONFLICT (singleton) DO UPDATE SET term = excluded.term, voted_for = excluded.voted_for, commit_index = excluded.commit_index`,
+    ),
+    selectSnapshot: db.prepare<[], SnapshotRow>('SELECT log_index, term, membership, data FROM snapshot WHERE singleton = 1'),
+    selectSnapshotMeta: db.prepare<[], SnapshotMetaRow>('SELECT log_index, term FROM snapshot WHERE singleton = 1'),
+    upsertSnapshot: db.prepare<[SnapshotRow]>(
+      `INSERT INTO snapshot (singleton, log_index, term, membership, data) VALUES (1, @log_index, @term, @membership, @data)
+       ON CONFLICT (singleton) DO UPDATE SET log_index = excluded.log_index, term = excluded.term, membership = excluded.membership, data = excluded.data`,
+    ),
+    selectEntries: db.prepare<[], EntryRow>('SELECT log_index, term, type, data, conf FROM entries ORDER BY log_index'),
+    selectEntryTerm: db.prepare<[number], number>('SELECT term FROM entries WHERE log_index = ?').pluck(),
+    selectLastIndex: db.prepare<[], number | null>('SELECT MAX(log_index) FROM entries').pluck(),
+    insertEntry: db.prepare<[EntryRow]>('INSERT INTO entries (log_index, term, type, data, conf) VALUES (@log_index, @term, @type, @data, @conf)'),
+    deleteEntriesFrom: db.prepare<[number]>('DELETE FROM entries WHERE log_index >= ?'),
+    deleteEntriesThrough: db.prepare<[number]>('DELETE FROM entries WHERE log_index <= ?'),
+    deleteAllEntries: db.prepare<[]>('DELETE FROM entries'),
+    selectLocal: db.prepare<[string], string>('SELECT value FROM local WHERE key = ?').pluck(),
+    upsertLocal: db.prepare<[string, string]>('INSERT INTO local (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+  };
+}
+
+/** makeDataDir creates the data dir if needed and returns the first directory it created, if any. */
+function makeDataDir(dataDir: string): string | undefined {
+  try {
+    return mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new StorageError('Io', dataDir, `cannot create the data dir ${dataDir}: ${describe(error)}. Check the path and its permissions.`, { cause: error });
+  }
+}
+
+const sqliteMagic = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * checkDatabaseFile says whether the database file exists, after checking (without SQLite, so
+ * without any chance of writing) that it looks like a SQLite database.
+ */
+function checkDatabaseFile(file: string): boolean {
+  if (!existsSync(file)) {
+    if (existsSync(`${file}-wal`)) throw corrupt(file, `the database file is missing but its write-ahead log ${file}-wal exists`);
+    return false;
+  }
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true; // SQLite's empty database: a first open that crashed before its first commit.
+    const header = Buffer.alloc(sqliteMagic.length);
+    const read = readSync(fd, header, 0, header.length, 0);
+    if (read < header.length || !header.equals(sqliteMagic)) throw corrupt(file, 'it is not a SQLite database (bad file header)');
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * prepareDatabase inspects, then initialises or migrates, the database and returns the recorded
+ * bootstrap membership. NB: every check runs before the first write; the only writes are the
+ * migrations and the identity of a fresh data dir, in one transaction with the final checks.
+ */
+function prepareDatabase(db: SqliteDatabase, file: string, options: SqliteLogStorageOptions): Membership {
+  // NB: exclusive locking before the first read: the connection keeps its file lock until close,
+  // and in WAL mode no shared-memory index is used, so no other process can open the database.
+  db.pragma('locking_mode = EXCLUSIVE');
+  const version = readSchemaVersion(db);
+  if (version > SCHEMA_VERSION) throw newerVersion(file, version);
+  quickCheck(db, file);
+  let bootstrap = options.bootstrap;
+  if (version === 0) {
+    const tables = db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all();
+    if (tables.length > 0) throw corrupt(file, `it is a SQLite database but not a Warden data dir (tables ${tables.join(', ')})`);
+  } else {
+    if (version === SCHEMA_VERSION) checkTables(db, file);
+    bootstrap = checkIdentity(db, file, options);
+  }
+  db.transaction(() => {
+    migrate(db, file, version);
+    if (version === 0) {
+      db.prepare('INSERT INTO identity (singleton, cluster_id, node_id, bootstrap) VALUES (1, ?, ?, ?)').run(options.clusterId, options.nodeId, encodeMembership(options.bootstrap));
+    }
+    checkTables(db, file);
+    checkLog(db, file);
+  })();
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new StorageError('Io', file, `${file}: cannot switch to write-ahead logging (journal mode is ${String(mode)}). Use a local file system for the data dir.`);
+  // NB: in WAL mode FULL syncs the WAL on every commit, which is what makes save() durable.
+  db.pragma('synchronous = FULL');
+  // Take the write lock now, so that a second process is refused at open rather than at its first save.
+  db.exec('BEGIN EXCLUSIVE; COMMIT');
+  return bootstrap;
+}
+
+function quickCheck(db: SqliteDatabase, file: string): void {
+  const problems = db.prepare<[], string>('PRAGMA quick_check').pluck().all();
+  if (problems.length !== 1 || problems[0] !== 'ok') {
+    throw corrupt(file, `PRAGMA quick_check failed: ${problems.slice(0, 3).join('; ').replace(/\s+/g, ' ')}`);
+  }
+}
+
+function checkTables(db: SqliteDatabase, file: string): void {
+  const present = new Set(db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all());
+  const missing = requiredTables.filter((table) => !present.has(table));
+  if (missing.length > 0) throw corrupt(file, `tables ${missing.join(', ')} are missing`);
+}
+
+/** checkIdentity refuses another cluster's or node's data dir and returns the recorded bootstrap. */
+function checkIdentity(db: SqliteDatabase, file: string, options: SqliteLogStorageOptions): Membership {
+  const row = db.prepare<[], IdentityRow>('SELECT cluster_id, node_id, bootstrap FROM identity WHERE singleton = 1').get();
+  if (row === undefined) throw corrupt(file, 'the identity record is missing');
+  if (row.cluster_id !== options.clusterId) {
+    throw new StorageError(
+      'WrongCluster',
+      file,
+      `${file} belongs to cluster ${JSON.stringify(row.cluster_id)}, but this node is configured for cluster ${JSON.stringify(options.clusterId)}. ` +
+        'Point the node at its own data dir or fix the cluster id in its configuration. The file was not modified.',
+    );
+  }
+  if (row.node_id !== options.nodeId) {
+    throw new StorageError(
+      'WrongNode',
+      file,
+      `${file} belongs to node ${JSON.stringify(row.node_id)}, but this node is ${JSON.stringify(options.nodeId)}. ` +
+        'Each node needs its own data dir: point this node at its own, or fix its id in the configuration. The file was not modified.',
+    );
+  }
+  return decodeMembership(row.bootstrap, file, 'the bootstrap membership');
+}
+
+/** checkLog verifies the log's invariants: contiguous after the snapshot, terms never decreasing, commit within the log. */
+function checkLog(db: SqliteDatabase, file: string): void {
+  const hardState = decodeHardState(db.prepare<[], HardStateRow>('SELECT term, voted_for, commit_index FROM hard_state WHERE singleton = 1').get(), file);
+  const snapshot = db.prepare<[], SnapshotMetaRow>('SELECT log_index, term FROM snapshot WHERE singleton = 1').get();
+  const snapshotIndex = snapshot === undefined ? 0 : count(snapshot.log_index, file, 'the snapshot index');
+  const snapshotTerm = snapshot === undefined ? 0 : count(snapshot.term, file, 'the snapshot term');
+  const bounds = db.prepare<[], LogBoundsRow>('SELECT MIN(log_index) AS first, MAX(log_index) AS last, COUNT(*) AS n FROM entries').get() as LogBoundsRow;
+  let last = snapshotIndex;
+  if (bounds.n > 0 && bounds.first !== null && bounds.last !== null) {
+    if (bounds.first !== snapshotIndex + 1) throw corrupt(file, `the log starts at entry ${bounds.first}, but the snapshot ends at ${snapshotIndex}`);
+    if (bounds.last - bounds.first + 1 !== bounds.n) {
+      const missing = db
+        .prepare<[], number>('SELECT e.log_index + 1 FROM entries e WHERE NOT EXISTS (SELECT 1 FROM entries f WHERE f.log_index = e.log_index + 1) ORDER BY e.log_index LIMIT 1')
+        .pluck()
+        .get();
+      throw corrupt(file, `the log has a gap: entry ${String(missing)} is missing before entry ${bounds.last}`);
+    }
+    const decreasing = db
+      .prepare<[], number>('SELECT f.log_index FROM entries e JOIN entries f ON f.log_index = e.log_index + 1 WHERE f.term < e.term ORDER BY f.log_index LIMIT 1')
+      .pluck()
+      .get();
+    if (decreasing !== undefined) throw corrupt(file, `the term decreases at entry ${decreasing}`);
+    const firstTerm = db.prepare<[number], number>('SELECT term FROM entries WHERE log_index = ?').pluck().get(bounds.first);
+    if (firstTerm !== undefined && firstTerm < snapshotTerm) throw corrupt(file, `entry ${bounds.first} has a term below the snapshot's`);
+    last = bounds.last;
+  }
+  if (hardState.commit > last) throw corrupt(file, `the hard state's commit index ${hardState.commit} is beyond the last entry ${last}`);
+}
+
+function decodeHardState(row: HardStateRow | undefined, file: string): HardState {
+  if (row === undefined) throw corrupt(file, 'the hard state record is missing');
+  return {
+    term: count(row.term, file, 'the hard state term'),
+    votedFor: row.voted_for === null ? null : storedNodeId(row.voted_for, file, 'the hard state vote'),
+    commit: count(row.commit_index, file, 'the hard state commit index'),
+  };
+}
+
+function decodeSnapshot(row: SnapshotRow, file: string): Snapshot {
+  if (!(row.data instanceof Uint8Array)) throw corrupt(file, 'the snapshot has no data');
+  return {
+    meta: {
+      index: count(row.log_index, file, 'the snapshot index'),
+      term: count(row.term, file, 'the snapshot term'),
+      membership: decodeMembership(row.membership, file, 'the snapshot membership'),
+    },
+    data: plainBytes(row.data),
+  };
+}
+
+/** syncDirectory makes new entries in a directory (a database file, a data dir) durable. */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * toStorageError maps what better-sqlite3 and the file system throw to a StorageError. Broken
+ * invariants (AssertionError) and errors already typed pass through unchanged.
+ */
+function toStorageError(error: unknown, file: string, operation: string): unknown {
+  if (error instanceof StorageError || error instanceof AssertionError) return error;
+  if (error instanceof Database.SqliteError) {
+    const code = error.code;
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED') {
+      return new StorageError('Locked', file, `${file} is locked by another connection: another process has this data dir open. Stop it first.`, { cause: error });
+    }
+    if (code === 'SQLITE_NOTADB') return corrupt(file, 'it is not a SQLite database', error);
+    if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) return corrupt(file, `SQLite reports: ${error.message}`, error);
+    if (/no such (table|column)/.test(error.message)) return corrupt(file, `the schema does not match its version (${error.message})`, error);
+    if (code === 'SQLITE_FULL') return new StorageError('Io', file, `${operation} failed on ${file}: the disk is full. Free space, then restart the node.`, { cause: error });
+  }
+  // SQLite's other codes and Node's system errors (EACCES, ENOSPC, EIO, ...) carry a string code.
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+    return new StorageError('Io', file, `${operation} failed on ${file} (${error.code}): ${error.message}. Check the disk and the data dir's permissions, then restart the node.`, { cause: error });
+  }
+  return error;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

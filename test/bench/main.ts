@@ -1,0 +1,28 @@
+// Effectful. `npm run bench -- <name> [--runs N] [--seconds S]`: benchmarks run as commands,
+// never as timed tests. Figures go in the README with the command and the machine.
+
+import { parseArgs } from 'node:util';
+import { runKvBench } from './kv.ts';
+
+const { positionals, values } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, levels: { type: 'string' } },
+});
+const runs = Number(values.runs);
+const seconds = Number(values.seconds);
+if (!(runs >= 1 && runs <= 20) || !(seconds > 0 && seconds <= 120)) {
+  process.stderr.write('bench: --runs must be 1-20 and --seconds 1-120\n');
+  process.exit(2);
+}
+const levels = (def: number[]): number[] => (values.levels ? values.levels.split(',').map(Number) : def);
+
+switch (positionals[0]) {
+  case 'kv':
+    await runKvBench({ runs, seconds, levels: levels([1, 32, 64]) });
+    break;
+  default:
+    process.stderr.write('usage: npm run bench -- kv [--runs N] [--seconds S] [--levels 1,32,64]\n');
+    process.exit(2);
+}
+process.exit(0);
