@@ -35,6 +35,14 @@ export class Watcher extends EventEmitter<{ event: [WatchEvent]; error: [WardenE
     this.client = client;
     this.prefix = prefix;
     this.lastRevision = lastRevision;
+    // Events that arrived before anyone listened (the backlog of a resumed watch) go to the
+    // first 'event' listener, in order, right after it is attached.
+    (this as EventEmitter).on('newListener', (name: string | symbol) => {
+      if (name !== 'event' || this.buffered.length === 0) return;
+      queueMicrotask(() => {
+        for (const event of this.buffered.splice(0)) this.emit('event', event);
+      });
+    });
   }
 
   /** deliver is called by the client with pushed events; duplicates after a resume are dropped. */

@@ -150,7 +150,12 @@ export class NodeHost<Result = unknown> {
       callback({ ok: false, reason: result.reason, leaderHint: result.leaderHint, ...(result.detail ? { detail: result.detail } : {}) });
       return;
     }
-    assert(!this.proposals.has(result.index), 'two pending proposals at one index');
+    const superseded = this.proposals.get(result.index);
+    if (superseded) {
+      // Our earlier proposal at this index was truncated away while we were not leading.
+      assert(superseded.term < result.term, 'two pending proposals at one index in one term');
+      superseded.callback({ ok: false, reason: 'Dropped', leaderHint: this.id });
+    }
     this.proposals.set(result.index, { term: result.term, callback });
     this.requestDrain();
   }
@@ -289,6 +294,9 @@ export class NodeHost<Result = unknown> {
   private maybeCompact(): void {
     const every = this.options.snapshotEvery;
     if (every <= 0 || this.appliedIndex - this.snapshotIndex < every) return;
+    // NB: an InstallSnapshot may have replaced the log while our last batch was being saved;
+    // then there is nothing of ours left to compact until that snapshot is applied.
+    if (this.appliedIndex < this.raft.firstIndex()) return;
     const data = this.options.stateMachine.snapshot();
     const snapshot = this.raft.compact(this.appliedIndex, data);
     this.options.storage.saveSnapshot(snapshot);
