@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'Unavailable'
   | 'Timeout'
   | 'Compacted'
+  | 'WouldBlock'
+  | 'SessionNotFound'
+  | 'NotHolder'
   | 'Internal';
 
 /** WireError is the error body: a code a program can switch on and a message a person can read. */
@@ -86,6 +89,71 @@ export interface ClusterStatus {
   }[];
 }
 
+/** LockModeWire is a lock's mode on the wire. */
+export type LockModeWire = 'exclusive' | 'shared';
+
+/** SessionInfoWire describes the process behind a session. */
+export interface SessionInfoWire {
+  readonly host: string;
+  readonly pid: number;
+  readonly app: string;
+  readonly label: string;
+}
+
+/** StuckReason says why a lock is listed as stuck. */
+export type StuckReason = 'heldTooLong' | 'holderInJeopardy' | 'waitersStuck';
+
+/** LockView is one lock as listings show it. Ages are in milliseconds at `now`. */
+export interface LockView {
+  readonly name: string;
+  readonly mode: LockModeWire | null;
+  readonly holders: readonly {
+    readonly sessionId: string;
+    readonly mode: LockModeWire;
+    readonly token: number;
+    readonly heldMs: number;
+    readonly keepAliveAgeMs: number | null;
+    readonly ttlMs: number | null;
+    readonly client: SessionInfoWire | null;
+  }[];
+  readonly waiters: readonly { readonly sessionId: string; readonly mode: LockModeWire; readonly waitingMs: number; readonly client: SessionInfoWire | null }[];
+  readonly lockDelayLeftMs: number;
+  readonly lastToken: number;
+  readonly stuckReasons: readonly StuckReason[];
+}
+
+/** SessionView is one session as listings show it. */
+export interface SessionView {
+  readonly id: string;
+  readonly ttlMs: number;
+  readonly info: SessionInfoWire;
+  readonly openedAt: number;
+  readonly keepAliveAgeMs: number | null;
+  readonly jeopardy: boolean;
+  readonly locks: readonly { readonly name: string; readonly token: number; readonly mode: LockModeWire }[];
+  readonly waiting: readonly string[];
+}
+
+/** AuditEventView is one event of the replicated event log. */
+export interface AuditEventView {
+  readonly seq: number;
+  readonly time: number;
+  readonly kind: string;
+  readonly name: string | null;
+  readonly sessionId: string | null;
+  readonly actor: string | null;
+  readonly reason: string | null;
+  readonly token: number | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** NoticeWire is pushed to the connections attached to a session. */
+export type NoticeWire =
+  | { readonly type: 'lockGranted'; readonly sessionId: string; readonly name: string; readonly mode: LockModeWire; readonly token: number }
+  | { readonly type: 'lockWaitTimedOut'; readonly sessionId: string; readonly name: string }
+  | { readonly type: 'lockLost'; readonly sessionId: string; readonly name: string; readonly token: number; readonly reason: 'forced' | 'expired'; readonly actor: string | null; readonly detail: string | null }
+  | { readonly type: 'sessionEnded'; readonly sessionId: string; readonly reason: 'expired' | 'closed'; readonly actor: string | null; readonly detail: string | null };
+
 /** Methods maps each request method to its params and result. */
 export interface Methods {
   auth: { params: { token: string }; result: { role: Role } };
@@ -97,6 +165,20 @@ export interface Methods {
   'kv.delete': { params: { key: string; expectRevision?: number | null }; result: { revision: number; deleted: boolean } };
   'kv.watch': { params: { prefix: string; fromRevision?: number | null }; result: { watchId: number; revision: number; events: WatchEvent[] } };
   'kv.unwatch': { params: { watchId: number }; result: { ok: true } };
+  'session.open': { params: { ttlMs: number; info: SessionInfoWire }; result: { sessionId: string; ttlMs: number } };
+  /** Renews the lease (leader only) and attaches this connection to the session's notices. */
+  'session.keepAlive': { params: { sessionId: string }; result: { ttlMs: number; locks: { name: string; token: number; mode: LockModeWire }[] } };
+  'session.close': { params: { sessionId: string; reason?: string }; result: { ok: true } };
+  'sessions.list': { params: Record<string, never>; result: { sessions: SessionView[]; now: number } };
+  'lock.acquire': { params: { sessionId: string; name: string; mode: LockModeWire; waitMs: number; lockDelayMs?: number | null }; result: { name: string; mode: LockModeWire; token: number } };
+  'lock.release': { params: { sessionId: string; name: string }; result: { ok: true } };
+  /** Whether a fencing token is still the current holder's (a sequencer check). */
+  'lock.check': { params: { name: string; token: number }; result: { current: boolean; tokens: number[] } };
+  'locks.list': { params: { prefix?: string; stuckOnly?: boolean; limit?: number }; result: { locks: LockView[]; now: number; total: number } };
+  'admin.forceRelease': { params: { name: string; reason: string }; result: { previous: { sessionId: string; token: number }[]; next: { sessionId: string; token: number }[] } };
+  'events.list': { params: { since?: number; until?: number; name?: string; kind?: string; actor?: string; limit?: number }; result: { events: AuditEventView[] } };
+  'settings.get': { params: Record<string, never>; result: { settings: Record<string, unknown> } };
+  'settings.set': { params: { patch: Record<string, unknown> }; result: { settings: Record<string, unknown> } };
 }
 
 /** Method is a request method name. */
@@ -117,7 +199,8 @@ export type Response<M extends Method = Method> =
 /** PushEvent is a server-initiated frame. */
 export type PushEvent =
   | { readonly event: 'watch'; readonly watchId: number; readonly events: readonly WatchEvent[] }
-  | { readonly event: 'watchCanceled'; readonly watchId: number; readonly error: WireError };
+  | { readonly event: 'watchCanceled'; readonly watchId: number; readonly error: WireError }
+  | { readonly event: 'notice'; readonly notice: NoticeWire };
 
 /** METHOD_ROLES lists which roles may call each method. */
 export const METHOD_ROLES: Readonly<Record<Method, readonly Role[]>> = {
@@ -130,6 +213,18 @@ export const METHOD_ROLES: Readonly<Record<Method, readonly Role[]>> = {
   'kv.delete': ['client', 'admin'],
   'kv.watch': ['client', 'reader', 'admin'],
   'kv.unwatch': ['client', 'reader', 'admin'],
+  'session.open': ['client', 'admin'],
+  'session.keepAlive': ['client', 'admin'],
+  'session.close': ['client', 'admin'],
+  'sessions.list': ['client', 'reader', 'admin'],
+  'lock.acquire': ['client', 'admin'],
+  'lock.release': ['client', 'admin'],
+  'lock.check': ['client', 'reader', 'admin'],
+  'locks.list': ['client', 'reader', 'admin'],
+  'admin.forceRelease': ['admin'],
+  'events.list': ['reader', 'admin'],
+  'settings.get': ['client', 'reader', 'admin'],
+  'settings.set': ['admin'],
 };
 
 /** MAX_CLIENT_FRAME_BYTES bounds one client frame; larger frames close the connection. */

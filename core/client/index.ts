@@ -3,11 +3,16 @@
 // over between endpoints, follows the leader for writes, and resumes watches in order.
 
 import { EventEmitter } from 'node:events';
-import type { ClusterStatus, KvItem, PushEvent, WatchEvent } from '../api/clientProtocol.ts';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import type { AuditEventView, ClusterStatus, KvItem, LockView, PushEvent, SessionInfoWire, SessionView, WatchEvent } from '../api/clientProtocol.ts';
 import { Connection, WardenError } from './connection.ts';
+import { Session } from './session.ts';
 
 export { WardenError } from './connection.ts';
-export type { ClusterStatus, KvItem, WatchEvent, ErrorCode } from '../api/clientProtocol.ts';
+export { Session } from './session.ts';
+export type { Lock, LockLost, SessionEnded, AcquireOptions } from './session.ts';
+export type { AuditEventView, ClusterStatus, KvItem, LockView, SessionView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
 
 /** ConnectOptions: the cluster's client endpoints and a bearer token. */
 export interface ConnectOptions {
@@ -110,11 +115,36 @@ export interface KvApi {
   watch(prefix: string, options?: { fromRevision?: number }): Promise<Watcher>;
 }
 
+/** LocksApi lists locks and checks sequencers. */
+export interface LocksApi {
+  /** list shows holders, waiters, tokens, ages, keep-alive ages, lock-delay left and stuck reasons. */
+  list(options?: { prefix?: string; stuckOnly?: boolean; limit?: number }): Promise<LockView[]>;
+}
+
+/** AdminApi holds operations that need the admin role. */
+export interface AdminApi {
+  /** forceRelease frees a stuck lock: audited, no lock-delay, the old holder told, the token moves on. */
+  forceRelease(name: string, options: { reason: string }): Promise<{ previous: { sessionId: string; token: number }[]; next: { sessionId: string; token: number }[] }>;
+  /** closeSession ends another client's session (audited). */
+  closeSession(sessionId: string, options: { reason: string }): Promise<void>;
+  getSettings(): Promise<Record<string, unknown>>;
+  setSettings(patch: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+/** EventsApi queries the replicated event and audit log. */
+export interface EventsApi {
+  list(query?: { since?: number; until?: number; name?: string; kind?: string; actor?: string; limit?: number }): Promise<AuditEventView[]>;
+}
+
 /** WardenClient is a connected client. */
 export class WardenClient {
   private readonly connection: Connection;
   private readonly watchers = new Set<Watcher>();
+  private readonly sessions = new Set<Session>();
   readonly kv: KvApi;
+  readonly locks: LocksApi;
+  readonly admin: AdminApi;
+  readonly events: EventsApi;
 
   constructor(options: ConnectOptions) {
     this.connection = new Connection({
@@ -124,7 +154,25 @@ export class WardenClient {
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     });
     this.connection.onPush = (event) => this.onPush(event);
-    this.connection.onReconnect = () => this.resumeWatches();
+    this.connection.onReconnect = () => {
+      this.resumeWatches();
+      for (const session of this.sessions) session.keepAliveNow();
+    };
+    const call = this.connection.call.bind(this.connection);
+    this.locks = {
+      list: async (o) => (await call('locks.list', { ...(o?.prefix ? { prefix: o.prefix } : {}), ...(o?.stuckOnly ? { stuckOnly: true } : {}), ...(o?.limit ? { limit: o.limit } : {}) }, { idempotent: true })).locks,
+    };
+    this.admin = {
+      forceRelease: (name, o) => call('admin.forceRelease', { name, reason: o?.reason ?? '' }, { idempotent: false }),
+      closeSession: async (sessionId, o) => {
+        await call('session.close', { sessionId, reason: o?.reason ?? '' }, { idempotent: true });
+      },
+      getSettings: async () => (await call('settings.get', {}, { idempotent: true })).settings,
+      setSettings: async (patch) => (await call('settings.set', { patch }, { idempotent: false })).settings,
+    };
+    this.events = {
+      list: async (q) => (await call('events.list', { ...q }, { idempotent: true })).events,
+    };
     this.kv = {
       get: async (key, o) => (await this.connection.call('kv.get', { key, ...(o?.serializable ? { serializable: true } : {}) }, { idempotent: true })).item,
       put: (key, value, o) => this.connection.call('kv.put', { key, value, expectRevision: o?.expectRevision ?? null }, { idempotent: false }),
@@ -143,6 +191,33 @@ export class WardenClient {
   /** endpoint is the URL of the node this client currently talks to. */
   get endpoint(): string {
     return this.connection.endpoint;
+  }
+
+  /**
+   * openSession opens a lease-backed session. The SDK keeps it alive; listen for 'jeopardy',
+   * 'lockLost' and 'expired'. `info` describes this process for operators (defaults filled in).
+   */
+  async openSession(options: { ttlMs?: number; info?: Partial<SessionInfoWire> } = {}): Promise<Session> {
+    const info: SessionInfoWire = {
+      host: options.info?.host ?? hostname(),
+      pid: options.info?.pid ?? process.pid,
+      app: options.info?.app ?? basename(process.argv[1] ?? 'node'),
+      label: options.info?.label ?? '',
+    };
+    const result = await this.connection.call('session.open', { ttlMs: options.ttlMs ?? 10_000, info }, { idempotent: false });
+    const session = new Session(this.connection, result.sessionId, result.ttlMs, (s) => this.sessions.delete(s));
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** checkSequencer says whether `token` is still the current holder's token for `name`. */
+  async checkSequencer(name: string, token: number): Promise<boolean> {
+    return (await this.connection.call('lock.check', { name, token }, { idempotent: true })).current;
+  }
+
+  /** listSessions lists sessions with TTL, keep-alive age, jeopardy and locks. */
+  async listSessions(): Promise<SessionView[]> {
+    return (await this.connection.call('sessions.list', {}, { idempotent: true })).sessions;
   }
 
   /** status reports the cluster: leader, term, revision, and every node's state and lag. */
@@ -171,6 +246,10 @@ export class WardenClient {
   }
 
   private onPush(event: PushEvent): void {
+    if (event.event === 'notice') {
+      for (const session of this.sessions) session.notice(event.notice);
+      return;
+    }
     for (const watcher of this.watchers) {
       if (watcher.watchId !== event.watchId) continue;
       if (event.event === 'watch') watcher.deliver(event.events);
@@ -205,8 +284,15 @@ export class WardenClient {
     }
   }
 
-  /** close disconnects; open watchers end. */
-  close(): void {
+  /**
+   * close ends open sessions (releasing their locks at once), ends watchers and disconnects.
+   * It waits at most a couple of seconds for the sessions to close.
+   */
+  async close(): Promise<void> {
+    const sessions = [...this.sessions];
+    if (sessions.length > 0) {
+      await Promise.race([Promise.allSettled(sessions.map((s) => s.close())), new Promise((r) => setTimeout(r, 2000).unref?.())]);
+    }
     for (const watcher of this.watchers) watcher.fail(new WardenError({ code: 'Unavailable', message: 'client closed' }));
     this.watchers.clear();
     this.connection.close();

@@ -69,6 +69,8 @@ export class NodeHost<Result = unknown> {
   private stopped = false;
   private ticks = 0;
   private nextReadId = 0;
+  /** A per-boot value in read contexts, so a late answer meant for an earlier incarnation never matches. */
+  private readonly bootId: string;
   private appliedIndex: LogIndex;
   private snapshotIndex: LogIndex;
 
@@ -77,6 +79,7 @@ export class NodeHost<Result = unknown> {
     this.id = options.config.id;
     const persisted = options.storage.load();
     if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data, persisted.snapshot.meta);
+    this.bootId = Math.floor(options.random.next() * 2 ** 32).toString(36);
     this.raft = new RaftNode(options.config, persisted, options.random);
     this.persistedTerm = persisted.hardState.term;
     this.persistedVote = persisted.hardState.votedFor;
@@ -138,7 +141,7 @@ export class NodeHost<Result = unknown> {
    */
   read(callback: (outcome: ReadOutcome) => void): void {
     if (this.stopped) return;
-    const context = `${this.id}/${this.nextReadId++}`;
+    const context = `${this.id}/${this.bootId}/${this.nextReadId++}`;
     this.reads.set(context, { callback, deadlineTick: this.ticks + (this.options.readTimeoutTicks ?? this.options.config.electionTicks * 2), index: null });
     this.raft.readIndex(context);
     this.requestDrain();

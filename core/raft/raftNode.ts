@@ -647,7 +647,18 @@ export class RaftNode {
     const prevLogIndex = pr.nextIndex - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) return this.sendSnapshot(to, pr);
-    const entries = pr.nextIndex <= this.log.lastIndex() ? this.log.slice(pr.nextIndex, this.config.maxEntriesPerMessage) : [];
+    let entries = pr.nextIndex <= this.log.lastIndex() ? this.log.slice(pr.nextIndex, this.config.maxEntriesPerMessage) : [];
+    const maxBytes = this.config.maxBytesPerMessage;
+    if (maxBytes !== undefined && entries.length > 1) {
+      let bytes = 0;
+      let keep = 0;
+      for (const e of entries) {
+        bytes += e.type === 'command' ? e.data.byteLength : 64;
+        if (keep > 0 && bytes > maxBytes) break;
+        keep++;
+      }
+      entries = entries.slice(0, keep);
+    }
     if (entries.length === 0 && !sendIfEmpty) return false;
     pr.sentEntries(prevLogIndex + entries.length, entries.length);
     this.send({ type: 'AppendEntries', to, prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed });

@@ -209,6 +209,11 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** The most entries in one AppendEntries message (batching). */
   readonly maxEntriesPerMessage: number;
+  /**
+   * The most bytes of command payload in one AppendEntries (at least one entry is always sent),
+   * so that a message stays under the transport's frame limit. Unlimited when absent.
+   */
+  readonly maxBytesPerMessage?: number;
   /** The most AppendEntries messages in flight to one follower (bounded pipelining). */
   readonly maxInflightMessages: number;
   /** Planted bugs, for the simulator only. */

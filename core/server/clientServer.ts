@@ -10,10 +10,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { ClusterStatus, KvItem, Method, Methods, NodeReport, PushEvent, Role, WatchEvent, WireError } from '../api/clientProtocol.ts';
+import type { ClusterStatus, KvItem, Method, Methods, NodeReport, NoticeWire, PushEvent, WatchEvent, WireError } from '../api/clientProtocol.ts';
 import { MAX_CLIENT_FRAME_BYTES, METHOD_ROLES, parseRequest } from '../api/clientProtocol.ts';
 import type { KvEntry } from '../lock/kvStore.ts';
 import { matchesPrefix, validateKey, validatePrefix } from '../lock/kvStore.ts';
+import type { Command } from '../lock/commands.ts';
+import type { ApplyResult, Reply } from '../lock/lockMachine.ts';
+import type { Notice } from '../lock/lockTable.ts';
+import { validateLockName } from '../lock/lockTable.ts';
+import { lockViews, sessionViews } from '../lock/views.ts';
 import type { TokenConfig } from './config.ts';
 import type { WardenNode } from './wardenNode.ts';
 
@@ -37,6 +42,14 @@ interface Connection {
   token: TokenConfig | null;
   readonly watches: Map<number, Watch>;
   nextWatchId: number;
+  /** Sessions whose notices this connection receives (attached by keep-alive or open). */
+  readonly sessions: Set<string>;
+}
+
+interface PendingAcquire {
+  readonly conn: Connection;
+  readonly resolve: (value: Methods['lock.acquire']['result']) => void;
+  readonly reject: (err: ApiError) => void;
 }
 
 function toItem(e: KvEntry): KvItem {
@@ -56,13 +69,20 @@ export class ClientServer {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly tokenHashes: { hash: Buffer; token: TokenConfig }[];
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[];
+  private readonly sessionConns = new Map<string, Set<Connection>>();
+  private readonly pendingAcquires = new Map<string, PendingAcquire[]>();
 
   constructor(node: WardenNode) {
     this.node = node;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES });
     this.tokenHashes = node.config.tokens.map((t) => ({ hash: sha(t.token), token: t }));
-    this.unsubscribe = node.onApplied((result) => this.publish(result.events));
+    this.unsubscribe = [
+      node.onApplied((result) => this.onApplied(result)),
+      node.onRoleChange((role) => {
+        if (role !== 'leader') this.failPendingAcquires();
+      }),
+    ];
   }
 
   connectionCount(): number {
@@ -124,7 +144,7 @@ export class ClientServer {
   }
 
   private accept(ws: WebSocket, token: TokenConfig | null): void {
-    const conn: Connection = { ws, token, watches: new Map(), nextWatchId: 1 };
+    const conn: Connection = { ws, token, watches: new Map(), nextWatchId: 1, sessions: new Set() };
     this.connections.add(conn);
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
@@ -133,7 +153,15 @@ export class ClientServer {
       }
       void this.handleFrame(conn, data.toString());
     });
-    ws.on('close', () => this.connections.delete(conn));
+    ws.on('close', () => {
+      this.connections.delete(conn);
+      for (const sessionId of conn.sessions) this.sessionConns.get(sessionId)?.delete(conn);
+      for (const [key, list] of this.pendingAcquires) {
+        const kept = list.filter((p) => p.conn !== conn);
+        if (kept.length === 0) this.pendingAcquires.delete(key);
+        else this.pendingAcquires.set(key, kept);
+      }
+    });
     ws.on('error', (err) => this.node.log.log('debug', 'client connection error', { error: err.message }));
   }
 
@@ -198,7 +226,8 @@ export class ClientServer {
     });
   }
 
-  private write(command: Parameters<WardenNode['propose']>[0]): Promise<import('../lock/lockMachine.ts').ApplyResult['reply']> {
+  /** write proposes a command on the leader and resolves with the state machine's reply. */
+  private write(command: Command): Promise<Reply> {
     this.requireLeader();
     return new Promise((resolve, reject) => {
       this.node.propose(command, (outcome) => {
@@ -208,6 +237,12 @@ export class ClientServer {
         else reject(new ApiError('Timeout', 'the write did not complete in time; its outcome is unknown', { leader: this.leaderHint() }));
       });
     });
+  }
+
+  private async writeOk(command: Command): Promise<Extract<Reply, { ok: true }>> {
+    const reply = await this.write(command);
+    if (!reply.ok) throw this.replyError(reply);
+    return reply;
   }
 
   private async dispatch(conn: Connection, method: Method, p: Record<string, unknown>): Promise<unknown> {
@@ -242,8 +277,7 @@ export class ClientServer {
         const expect = p.expectRevision ?? null;
         if (expect !== null && !(Number.isSafeInteger(expect) && (expect as number) >= 0)) throw new ApiError('InvalidArgument', 'expectRevision must be a non-negative integer or null');
         this.checkPrefixAllowed(token, p.key as string);
-        const reply = await this.write({ op: 'kv.put', stamp: Date.now(), key: p.key as string, value: p.value, expectRevision: expect as number | null, session: null });
-        if (!reply.ok) throw this.replyError(reply);
+        const reply = (await this.writeOk({ op: 'kv.put', stamp: Date.now(), key: p.key as string, value: p.value, expectRevision: expect as number | null, session: null })) as { revision: number; prev: KvEntry | null };
         return { revision: reply.revision, prev: reply.prev ? toItem(reply.prev) : null } satisfies Methods['kv.put']['result'];
       }
       case 'kv.delete': {
@@ -254,10 +288,10 @@ export class ClientServer {
         this.checkPrefixAllowed(token, p.key as string);
         const reply = await this.write({ op: 'kv.delete', stamp: Date.now(), key: p.key as string, expectRevision: expect as number | null });
         if (!reply.ok) {
-          if (reply.code === 'NotFound') return { revision: reply.revision, deleted: false } satisfies Methods['kv.delete']['result'];
+          if (reply.code === 'NotFound' && 'revision' in reply) return { revision: reply.revision, deleted: false } satisfies Methods['kv.delete']['result'];
           throw this.replyError(reply);
         }
-        return { revision: reply.revision, deleted: true } satisfies Methods['kv.delete']['result'];
+        return { revision: (reply as { revision: number }).revision, deleted: true } satisfies Methods['kv.delete']['result'];
       }
       case 'kv.watch':
         return this.watch(conn, p);
@@ -266,18 +300,245 @@ export class ClientServer {
         if (!conn.watches.delete(p.watchId as number)) throw new ApiError('NotFound', `no watch ${String(p.watchId)}`);
         return { ok: true };
       }
+      case 'session.open':
+      case 'session.keepAlive':
+      case 'session.close':
+      case 'sessions.list':
+      case 'lock.acquire':
+      case 'lock.release':
+      case 'lock.check':
+      case 'locks.list':
+      case 'admin.forceRelease':
+      case 'events.list':
+      case 'settings.get':
+      case 'settings.set':
+        return this.dispatchLocks(conn, method, p);
       case 'auth':
         throw new ApiError('BadRequest', 'auth is handled before dispatch');
     }
   }
 
-  private replyError(reply: Exclude<import('../lock/lockMachine.ts').ApplyResult['reply'], { ok: true }>): ApiError {
-    if (reply.code === 'CasConflict') {
-      return new ApiError('CasConflict', `revision mismatch: the key is at revision ${reply.current?.modRevision ?? 0}`, { current: reply.current ? toItem(reply.current) : null });
+  private attachSession(conn: Connection, sessionId: string): void {
+    conn.sessions.add(sessionId);
+    let set = this.sessionConns.get(sessionId);
+    if (!set) {
+      set = new Set();
+      this.sessionConns.set(sessionId, set);
     }
-    if (reply.code === 'NotFound') return new ApiError('NotFound', 'no such key');
-    if (reply.code === 'TooLarge') return new ApiError('TooLarge', reply.message);
-    return new ApiError('InvalidArgument', (reply as { message?: string }).message ?? 'invalid command');
+    set.add(conn);
+  }
+
+  private static str(p: Record<string, unknown>, key: string, max = 1024): string {
+    const v = p[key];
+    if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ApiError('InvalidArgument', `${key} must be a non-empty string of at most ${max} characters`);
+    return v;
+  }
+
+  private static int(p: Record<string, unknown>, key: string, min: number, max: number, fallback?: number): number {
+    const v = p[key] ?? fallback;
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) throw new ApiError('InvalidArgument', `${key} must be an integer from ${min} to ${max}`);
+    return v as number;
+  }
+
+  private async dispatchLocks(conn: Connection, method: Method, p: Record<string, unknown>): Promise<unknown> {
+    const token = conn.token as TokenConfig;
+    const table = this.node.machine.table;
+    const now = Date.now();
+    const age = (id: string): number | null => (this.node.host.status().role === 'leader' ? this.node.leases.ageOf(id, now) : null);
+    switch (method) {
+      case 'session.open': {
+        const settings = table.settings;
+        const ttlMs = ClientServer.int(p, 'ttlMs', settings.minSessionTtlMs, settings.maxSessionTtlMs);
+        const info = p.info as Record<string, unknown> | undefined;
+        if (typeof info !== 'object' || info === null) throw new ApiError('InvalidArgument', 'info must be {host, pid, app, label}');
+        const clean = {
+          host: typeof info.host === 'string' ? info.host.slice(0, 255) : '',
+          pid: Number.isSafeInteger(info.pid) ? (info.pid as number) : 0,
+          app: typeof info.app === 'string' ? info.app.slice(0, 255) : '',
+          label: typeof info.label === 'string' ? info.label.slice(0, 255) : '',
+        };
+        const reply = await this.writeOk({ op: 'session.open', stamp: Date.now(), ttlMs, info: clean });
+        const sessionId = (reply as { sessionId: string }).sessionId;
+        this.node.leases.renew(sessionId, Date.now());
+        this.attachSession(conn, sessionId);
+        return { sessionId, ttlMs } satisfies Methods['session.open']['result'];
+      }
+      case 'session.keepAlive': {
+        const sessionId = ClientServer.str(p, 'sessionId', 64);
+        this.requireLeader();
+        const session = table.sessions.get(sessionId);
+        if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
+        this.node.leases.renew(sessionId, Date.now());
+        this.attachSession(conn, sessionId);
+        const locks: Methods['session.keepAlive']['result']['locks'] = [];
+        for (const lock of table.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });
+        return { ttlMs: session.ttlMs, locks } satisfies Methods['session.keepAlive']['result'];
+      }
+      case 'session.close': {
+        const sessionId = ClientServer.str(p, 'sessionId', 64);
+        const reason = p.reason === undefined ? null : ClientServer.str(p, 'reason', 1024);
+        if (!conn.sessions.has(sessionId) && token.role !== 'admin') throw new ApiError('PermissionDenied', 'only the session owner or an admin may close a session');
+        if (!conn.sessions.has(sessionId) && reason === null) throw new ApiError('InvalidArgument', 'closing another client\'s session requires a reason');
+        await this.writeOk({ op: 'session.close', stamp: Date.now(), sessionId, actor: conn.sessions.has(sessionId) ? null : token.name, reason });
+        return { ok: true };
+      }
+      case 'sessions.list':
+        this.requireLeader();
+        await this.linearizable();
+        return { sessions: sessionViews(table, age), now } satisfies Methods['sessions.list']['result'];
+      case 'lock.acquire':
+        return this.acquire(conn, p);
+      case 'lock.release': {
+        const sessionId = ClientServer.str(p, 'sessionId', 64);
+        const name = ClientServer.str(p, 'name', 256);
+        await this.writeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name });
+        return { ok: true };
+      }
+      case 'lock.check': {
+        const name = ClientServer.str(p, 'name', 256);
+        const tokenValue = ClientServer.int(p, 'token', 0, Number.MAX_SAFE_INTEGER);
+        await this.linearizable();
+        const tokens = table.locks.get(name)?.holders.map((h) => h.token) ?? [];
+        return { current: tokens.includes(tokenValue), tokens } satisfies Methods['lock.check']['result'];
+      }
+      case 'locks.list': {
+        if (p.prefix !== undefined && typeof p.prefix !== 'string') throw new ApiError('InvalidArgument', 'prefix must be a string');
+        const limit = ClientServer.int(p, 'limit', 1, 1_000_000, 10_000);
+        this.requireLeader();
+        await this.linearizable();
+        const view = lockViews(table, Date.now(), age, { ...(p.prefix ? { prefix: p.prefix as string } : {}), stuckOnly: p.stuckOnly === true, limit });
+        return { ...view, now: Date.now() } satisfies Methods['locks.list']['result'];
+      }
+      case 'admin.forceRelease': {
+        const name = ClientServer.str(p, 'name', 256);
+        const nameError = validateLockName(name);
+        if (nameError) throw new ApiError('InvalidArgument', nameError);
+        if (typeof p.reason !== 'string' || p.reason.trim().length === 0) throw new ApiError('InvalidArgument', 'a reason is required to release a lock by force');
+        const reason = ClientServer.str(p, 'reason', 1024);
+        const reply = (await this.writeOk({ op: 'lock.forceRelease', stamp: Date.now(), name, reason, actor: token.name })) as unknown as { previous: { sessionId: string; token: number }[] };
+        const next = (table.locks.get(name)?.holders ?? []).map((h) => ({ sessionId: h.sessionId, token: h.token }));
+        return { previous: reply.previous.map((h) => ({ sessionId: h.sessionId, token: h.token })), next } satisfies Methods['admin.forceRelease']['result'];
+      }
+      case 'events.list': {
+        const limit = ClientServer.int(p, 'limit', 1, 100_000, 1000);
+        const since = p.since === undefined ? -Infinity : ClientServer.int(p, 'since', 0, Number.MAX_SAFE_INTEGER);
+        const until = p.until === undefined ? Infinity : ClientServer.int(p, 'until', 0, Number.MAX_SAFE_INTEGER);
+        for (const key of ['name', 'kind', 'actor']) if (p[key] !== undefined && typeof p[key] !== 'string') throw new ApiError('InvalidArgument', `${key} must be a string`);
+        await this.linearizable();
+        const matches = table.events.filter(
+          (e) =>
+            e.time >= since &&
+            e.time <= until &&
+            (p.name === undefined || e.name === p.name || (typeof p.name === 'string' && p.name.endsWith('*') && (e.name ?? '').startsWith(p.name.slice(0, -1)))) &&
+            (p.kind === undefined || e.kind === p.kind || (typeof p.kind === 'string' && e.kind.startsWith(`${p.kind}.`))) &&
+            (p.actor === undefined || e.actor === p.actor),
+        );
+        return { events: matches.slice(-limit) } satisfies Methods['events.list']['result'];
+      }
+      case 'settings.get':
+        await this.linearizable();
+        return { settings: { ...table.settings } };
+      case 'settings.set': {
+        if (typeof p.patch !== 'object' || p.patch === null || Array.isArray(p.patch)) throw new ApiError('InvalidArgument', 'patch must be an object of settings');
+        const reply = (await this.writeOk({ op: 'settings.set', stamp: Date.now(), actor: token.name, patch: p.patch as Record<string, unknown> })) as unknown as { settings: Record<string, unknown> };
+        return { settings: { ...reply.settings } };
+      }
+      default:
+        throw new ApiError('UnknownMethod', `unknown method ${method}`);
+    }
+  }
+
+  /**
+   * acquire proposes the request and, when it is queued, waits for the entry that grants it.
+   * A retried acquire (after a reconnect or a leader change) is idempotent per session and name.
+   */
+  private async acquire(conn: Connection, p: Record<string, unknown>): Promise<Methods['lock.acquire']['result']> {
+    const sessionId = ClientServer.str(p, 'sessionId', 64);
+    const name = ClientServer.str(p, 'name', 256);
+    const nameError = validateLockName(name);
+    if (nameError) throw new ApiError('InvalidArgument', nameError);
+    if (p.mode !== 'exclusive' && p.mode !== 'shared') throw new ApiError('InvalidArgument', 'mode must be "exclusive" or "shared"');
+    const mode = p.mode;
+    const waitMs = ClientServer.int(p, 'waitMs', 0, this.node.machine.table.settings.maxWaitMs);
+    const lockDelayMs = p.lockDelayMs === undefined || p.lockDelayMs === null ? null : ClientServer.int(p, 'lockDelayMs', 0, 3_600_000);
+    this.attachSession(conn, sessionId);
+    const reply = await this.writeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs });
+    if ('kind' in reply && reply.kind === 'granted') return { name, mode: reply.mode, token: reply.token };
+    // Queued. The grant may already have been applied in the same batch; look before waiting.
+    const lock = this.node.machine.table.locks.get(name);
+    const holding = lock?.holders.find((h) => h.sessionId === sessionId);
+    if (holding) return { name, mode: holding.mode, token: holding.token };
+    if (!lock?.waiters.some((w) => w.sessionId === sessionId)) {
+      if (!this.node.machine.table.sessions.has(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} ended while waiting`);
+      throw new ApiError('WouldBlock', `gave up waiting for ${name} after ${waitMs} ms`);
+    }
+    return new Promise((resolve, reject) => {
+      const key = `${sessionId}\u0000${name}`;
+      const list = this.pendingAcquires.get(key) ?? [];
+      list.push({ conn, resolve, reject });
+      this.pendingAcquires.set(key, list);
+    });
+  }
+
+  private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): void {
+    const key = `${sessionId}\u0000${name}`;
+    const list = this.pendingAcquires.get(key);
+    if (!list) return;
+    this.pendingAcquires.delete(key);
+    for (const p of list) settle(p);
+  }
+
+  private failPendingAcquires(): void {
+    const all = [...this.pendingAcquires.values()].flat();
+    this.pendingAcquires.clear();
+    for (const p of all) p.reject(new ApiError('NotLeader', 'leadership moved while waiting; retry the acquire on the new leader', { leader: this.leaderHint() }));
+  }
+
+  private onApplied(result: ApplyResult): void {
+    this.publish(result.events);
+    for (const notice of result.notices) this.deliverNotice(notice);
+  }
+
+  private deliverNotice(notice: Notice): void {
+    switch (notice.type) {
+      case 'lockGranted':
+        this.settleAcquires(notice.sessionId, notice.name, (p) => p.resolve({ name: notice.name, mode: notice.mode, token: notice.token }));
+        break;
+      case 'lockWaitTimedOut':
+        this.settleAcquires(notice.sessionId, notice.name, (p) => p.reject(new ApiError('WouldBlock', `gave up waiting for ${notice.name}`)));
+        break;
+      case 'sessionEnded':
+        for (const [key, list] of [...this.pendingAcquires]) {
+          if (!key.startsWith(`${notice.sessionId}\u0000`)) continue;
+          this.pendingAcquires.delete(key);
+          for (const p of list) p.reject(new ApiError('SessionNotFound', `session ${notice.sessionId} ${notice.reason} while waiting`));
+        }
+        break;
+      case 'lockLost':
+        break;
+    }
+    const wire = notice as NoticeWire;
+    for (const conn of this.sessionConns.get(notice.sessionId) ?? []) this.send(conn, { event: 'notice', notice: wire } satisfies PushEvent);
+    if (notice.type === 'sessionEnded') this.sessionConns.delete(notice.sessionId);
+  }
+
+  private replyError(reply: Extract<Reply, { ok: false }>): ApiError {
+    switch (reply.code) {
+      case 'CasConflict':
+        return new ApiError('CasConflict', `revision mismatch: the key is at revision ${reply.current?.modRevision ?? 0}`, { current: reply.current ? toItem(reply.current) : null });
+      case 'NotFound':
+        return new ApiError('NotFound', 'message' in reply ? reply.message : 'no such key');
+      case 'TooLarge':
+        return new ApiError('TooLarge', reply.message);
+      case 'WouldBlock':
+        return new ApiError('WouldBlock', reply.message);
+      case 'SessionNotFound':
+        return new ApiError('SessionNotFound', reply.message);
+      case 'NotHolder':
+        return new ApiError('NotHolder', reply.message);
+      default:
+        return new ApiError('InvalidArgument', reply.message);
+    }
   }
 
   private watch(conn: Connection, p: Record<string, unknown>): Methods['kv.watch']['result'] {
@@ -359,7 +620,7 @@ export class ClientServer {
   }
 
   close(): void {
-    this.unsubscribe();
+    for (const off of this.unsubscribe) off();
     for (const conn of this.connections) conn.ws.terminate();
     this.connections.clear();
     this.wss.close();

@@ -10,6 +10,7 @@ import type { NodeReport } from '../api/clientProtocol.ts';
 import { encodeCommand } from '../lock/commands.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult } from '../lock/lockMachine.ts';
+import { LeaseKeeper } from '../lock/leases.ts';
 import { LockMachine } from '../lock/lockMachine.ts';
 import { NodeHost } from '../node/nodeHost.ts';
 import type { ProposalOutcome, ReadOutcome } from '../node/nodeHost.ts';
@@ -38,6 +39,13 @@ export class WardenNode {
   readonly members: ReadonlyMap<string, MemberConfig>;
   readonly counters = { proposals: 0, proposalsFailed: 0, applied: 0, leaderChanges: 0, elections: 0 };
   private readonly appliedListeners = new Set<(result: ApplyResult) => void>();
+  private readonly roleListeners = new Set<(role: string) => void>();
+  /** The leader's keep-alive record; meaningful only while this node leads. */
+  readonly leases = new LeaseKeeper();
+  private officeTerm = -1;
+  private lastRole = 'follower';
+  private clockInFlight = false;
+  private lastClockProposal = 0;
   private readonly servers: (http.Server | https.Server)[] = [];
   private clientServer!: ClientServer;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -73,6 +81,7 @@ export class WardenNode {
       secret: config.secret,
       peers,
       ...(config.tls?.ca ? { tls: { ca: config.tls.ca } } : {}),
+      maxPayloadBytes: 4 * 1024 * 1024,
       onMessage: (m) => this.onPeerMessage(m),
       log: (level, msg, fields) => this.log.log(level, msg, { component: 'transport', ...fields }),
     });
@@ -86,6 +95,7 @@ export class WardenNode {
       preVote: true,
       checkQuorum: true,
       maxEntriesPerMessage: 512,
+      maxBytesPerMessage: 1024 * 1024,
       maxInflightMessages: 256,
     };
     const seed = randomBytes(4).readUInt32LE(0);
@@ -97,7 +107,7 @@ export class WardenNode {
       snapshotEvery: config.snapshotEvery,
       schedule: (run) => setImmediate(run),
       stateMachine: {
-        apply: (entry) => this.machine.applyCommand(entry.data),
+        apply: (entry) => this.machine.applyCommand(entry.data, entry.index),
         snapshot: () => this.machine.snapshot(),
         restore: (data, meta) => this.machine.restore(data, meta),
       },
@@ -144,11 +154,19 @@ export class WardenNode {
     this.clientServer.attach(clientServer);
     this.peerAddress = await bind(peerServer, peer.host, peer.port);
     this.clientAddress = shared ? this.peerAddress : await bind(clientServer, client.host, client.port);
+    // Dial every peer now, so that round-trip times are measured on every link.
+    this.transport.start();
   }
 
   private tick(): void {
     this.host.tick();
     const s = this.host.status();
+    if (s.role !== this.lastRole) {
+      this.lastRole = s.role;
+      for (const listener of this.roleListeners) listener(s.role);
+    }
+    if (s.role === 'leader') this.leaderDuties(s.term);
+    else this.officeTerm = -1;
     if (s.term !== this.lastTerm) {
       this.lastTerm = s.term;
       this.counters.elections++;
@@ -158,6 +176,41 @@ export class WardenNode {
       if (s.leaderId !== null) this.counters.leaderChanges++;
       this.log.log('info', 'leader changed', { leader: s.leaderId, term: s.term, role: s.role });
     }
+  }
+
+  /**
+   * leaderDuties runs on every tick of the leader: grant every session a full TTL on taking
+   * office, propose expiry for sessions that missed their TTL, and propose a clock entry when
+   * timed lock work (lock-delay over, waits past their deadline) is due.
+   */
+  private leaderDuties(term: number): void {
+    const now = Date.now();
+    const table = this.machine.table;
+    if (this.officeTerm !== term) {
+      this.officeTerm = term;
+      this.leases.takeOffice(table.sessions.values(), now);
+      this.clockInFlight = false;
+    }
+    for (const sessionId of this.leases.due(table.sessions.values(), now)) {
+      this.log.log('info', 'session missed its TTL; proposing expiry', { sessionId });
+      this.propose({ op: 'session.expire', stamp: now, sessionId }, (outcome) => {
+        if (!outcome.ok) this.leases.expiryFailed(sessionId);
+      });
+    }
+    const due = table.nextDeadline();
+    if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= this.config.timeouts.tickMs) {
+      this.clockInFlight = true;
+      this.lastClockProposal = now;
+      this.propose({ op: 'clock', stamp: Math.max(now, due) }, () => {
+        this.clockInFlight = false;
+      });
+    }
+  }
+
+  /** onRoleChange subscribes to changes of this node's Raft role. */
+  onRoleChange(listener: (role: string) => void): () => void {
+    this.roleListeners.add(listener);
+    return () => this.roleListeners.delete(listener);
   }
 
   private onPeerMessage(m: Message): void {

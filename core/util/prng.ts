@@ -51,7 +51,7 @@ export class Prng implements Random {
     this.b = out;
     [s, out] = splitmix32(s);
     this.c = out;
-    [s, out] = splitmix32(s);
+    [, out] = splitmix32(s);
     this.d = out;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
