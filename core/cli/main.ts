@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../server/config.ts';
 import { createLogger } from '../server/log.ts';
 import { WardenNode } from '../server/wardenNode.ts';
 import { parseIntOption, resolveTarget, UsageError } from './args.ts';
+import { holdWhileRunning, parseTime, runEventsCommand, runLockCommand, runSessionCommand, seconds } from './lockCommands.ts';
 import { LocalCluster } from './localCluster.ts';
 
 const USAGE = `usage: warden <command> [options]
@@ -24,6 +25,15 @@ commands:
   kv del KEY [--expect-revision N]
   kv list [PREFIX] [--limit N]
   kv watch PREFIX [--from-revision N] [--count N]
+  lock acquire NAME [--shared] [--wait S] [--ttl S] -- COMMAND...
+                                     hold a lock while COMMAND runs (token in WARDEN_LOCK_TOKEN)
+  lock list [--stuck] [--prefix P]   holders, tokens, ages, waiters, lock-delay, stuck reasons
+  lock release NAME --force --reason TEXT
+                                     take a stuck lock away (admin, audited)
+  lock check NAME TOKEN              is TOKEN the current holder's fencing token?
+  session list | session close ID --reason TEXT
+  events [--name N] [--kind K] [--actor A] [--since T] [--until T] [--limit N]
+  settings get | settings set KEY=VALUE...
 
 cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN), --json`;
 
@@ -52,7 +62,7 @@ async function withClient<T>(values: { endpoints?: string | undefined; token?: s
   try {
     return await run(client);
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
@@ -208,6 +218,80 @@ async function runKv(args: string[]): Promise<number> {
   }
 }
 
+async function runLock(args: string[]): Promise<number> {
+  const dash = args.indexOf('--');
+  const own = dash >= 0 ? args.slice(0, dash) : args;
+  const command = dash >= 0 ? args.slice(dash + 1) : [];
+  const { values, positionals } = parse(own, {
+    shared: { type: 'boolean', default: false },
+    wait: { type: 'string' },
+    ttl: { type: 'string' },
+    stuck: { type: 'boolean', default: false },
+    prefix: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    reason: { type: 'string' },
+  });
+  const [sub, ...rest] = positionals;
+  if (sub === 'acquire') {
+    const name = rest[0];
+    if (!name || command.length === 0) throw new UsageError('usage: warden lock acquire NAME [--shared] [--wait S] [--ttl S] -- COMMAND...');
+    const waitMs = seconds('wait', values.wait, 24 * 3_600_000, 24 * 3_600_000);
+    const ttlMs = seconds('ttl', values.ttl, 10_000, 3_600_000);
+    const target = resolveTarget(values, process.env);
+    const client = await connect(target);
+    try {
+      return await holdWhileRunning(client, name, command, { shared: values.shared, waitMs, ttlMs, json: values.json });
+    } finally {
+      await client.close();
+    }
+  }
+  return withClient(values, (c) => runLockCommand(c, sub, rest, { json: values.json, stuck: values.stuck, prefix: values.prefix, force: values.force, reason: values.reason }, print));
+}
+
+async function runSession(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { reason: { type: 'string' } });
+  const [sub, ...rest] = positionals;
+  return withClient(values, (c) => runSessionCommand(c, sub, rest, { json: values.json, reason: values.reason }, print));
+}
+
+async function runEvents(args: string[]): Promise<number> {
+  const { values } = parse(args, { name: { type: 'string' }, kind: { type: 'string' }, actor: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } });
+  const limit = parseIntOption('limit', values.limit, 100, 1, 100_000);
+  return withClient(values, (c) =>
+    runEventsCommand(c, { json: values.json, name: values.name, kind: values.kind, actor: values.actor, since: parseTime('since', values.since), until: parseTime('until', values.until), limit }, print),
+  );
+}
+
+async function runSettings(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  const [sub, ...pairs] = positionals;
+  if (sub === 'get') {
+    const settings = await withClient(values, (c) => c.admin.getSettings());
+    print(values.json, settings, () => Object.entries(settings).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n'));
+    return 0;
+  }
+  if (sub === 'set') {
+    if (pairs.length === 0) throw new UsageError('usage: warden settings set KEY=VALUE...');
+    const patch: Record<string, unknown> = {};
+    for (const pair of pairs) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new UsageError(`expected KEY=VALUE, got ${JSON.stringify(pair)}`);
+      const raw = pair.slice(eq + 1);
+      let value: unknown = raw;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // A bare word stays a string.
+      }
+      patch[pair.slice(0, eq)] = value;
+    }
+    const settings = await withClient(values, (c) => c.admin.setSettings(patch));
+    print(values.json, settings, () => `updated: ${Object.keys(patch).join(', ')}`);
+    return 0;
+  }
+  throw new UsageError('usage: warden settings get | settings set KEY=VALUE...');
+}
+
 /** main runs the CLI and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -221,6 +305,14 @@ export async function main(argv: string[]): Promise<number> {
         return await runStatus(rest);
       case 'kv':
         return await runKv(rest);
+      case 'lock':
+        return await runLock(rest);
+      case 'session':
+        return await runSession(rest);
+      case 'events':
+        return await runEvents(rest);
+      case 'settings':
+        return await runSettings(rest);
       case undefined:
       case 'help':
       case '--help':
