@@ -156,7 +156,9 @@ export class LocalCluster {
     const existing = this.children.get(id);
     if (existing && existing.exitCode === null && existing.signalCode === null) return existing;
     const logFd = openSync(join(this.dataDir, id, 'node.log'), 'a');
-    const child = spawn(process.execPath, [WARDEN_JS, 'node', '--config', this.configPath(id)], {
+    // WARDEN_NODE_FLAGS passes extra Node.js flags to node processes (for example --cpu-prof).
+    const flags = (process.env.WARDEN_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...flags, WARDEN_JS, 'node', '--config', this.configPath(id)], {
       stdio: ['ignore', logFd, logFd, 'ipc'],
       env: { ...process.env, WARDEN_EXIT_WITH_PARENT: '1' },
     });

@@ -79,6 +79,8 @@ async function runNode(args: string[]): Promise<number> {
     if (process.env.WARDEN_EXIT_WITH_PARENT === '1' && process.connected) process.once('disconnect', stop);
   });
   await node.close();
+  // The IPC channel to a launcher would keep the process alive; leave now that all is closed.
+  if (process.connected) process.disconnect();
   return 0;
 }
 

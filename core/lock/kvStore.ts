@@ -123,7 +123,8 @@ export class KvStore {
       createRevision: prev ? prev.createRevision : revision,
       modRevision: revision,
       version: prev ? prev.version + 1 : 1,
-      session: session ?? prev?.session ?? null,
+      // As with etcd leases: a put without a session detaches the key from its old session.
+      session,
     };
     this.entries.set(key, entry);
     this.record({ type: 'put', key, value, revision, prevValue: prev?.value ?? null });
@@ -160,7 +161,8 @@ export class KvStore {
    * `from` is older than the retained history (the watcher must re-list, as with etcd's compaction).
    */
   eventsSince(from: number, prefix: string): KvEvent[] | null {
-    if (from < this.oldestRevision) return null;
+    // Nothing is missing when no event older than the retained history ever existed.
+    if (from < this.oldestRevision && this.oldestRevision > 1) return null;
     const out: KvEvent[] = [];
     for (const event of this.history) if (event.revision >= from && matchesPrefix(event.key, prefix)) out.push(event);
     return out;

@@ -181,7 +181,7 @@ export function mergeSettings(current: Settings, patch: SettingsPatch): { ok: tr
     eventRetentionMs: [60_000, 365 * 24 * 3_600_000],
   };
   for (const [key, value] of Object.entries(patch)) {
-    if (key in ranges) {
+    if (Object.hasOwn(ranges, key)) {
       const [lo, hi] = ranges[key] as [number, number];
       if (!Number.isSafeInteger(value) || (value as number) < lo || (value as number) > hi) return { ok: false, message: `${key} must be an integer from ${lo} to ${hi}` };
       next[key] = value;
@@ -350,8 +350,12 @@ export class LockTable {
   forceRelease(ctx: ApplyContext, name: string, reason: string, actor: string): TableResult {
     if (reason.trim().length === 0) return this.fail('InvalidArgument', 'a reason is required');
     const lock = this.locks.get(name);
-    if (!lock || lock.holders.length === 0) return this.fail('NotFound', `${name} is not held`);
+    if (!lock || (lock.holders.length === 0 && lock.delayUntil <= ctx.now)) return this.fail('NotFound', `${name} is not held`);
     const previous = lock.holders;
+    if (previous.length === 0) {
+      // Only a lock-delay stands in the way: an operator may lift it.
+      this.record(ctx, 'lock.forceRelease', { name, actor, reason, detail: { lockDelayLeftMs: lock.delayUntil - ctx.now } });
+    }
     lock.holders = [];
     lock.delayUntil = 0;
     const notices: Notice[] = [];
@@ -377,17 +381,8 @@ export class LockTable {
   clock(ctx: ApplyContext): TableResult {
     const notices: Notice[] = [];
     for (const lock of [...this.locks.values()]) {
-      const expired = lock.waiters.filter((w) => w.deadline <= ctx.now);
-      if (expired.length > 0) {
-        lock.waiters = lock.waiters.filter((w) => w.deadline > ctx.now);
-        for (const w of expired) {
-          this.bySession.get(w.sessionId)?.delete(lock.name);
-          this.record(ctx, 'lock.waitTimeout', { name: lock.name, sessionId: w.sessionId, detail: { waitedMs: ctx.now - w.queuedAt } });
-          notices.push({ type: 'lockWaitTimedOut', sessionId: w.sessionId, name: lock.name });
-        }
-      }
       this.grantWaiters(ctx, lock, notices);
-      this.forgetIfIdle(lock);
+      this.forgetIfIdle(lock, ctx.now);
     }
     this.trimEvents(ctx.now);
     return { reply: { ok: true, kind: 'clock' }, notices, endedSessions: [] };
@@ -397,7 +392,8 @@ export class LockTable {
   nextDeadline(): number {
     let next = Infinity;
     for (const lock of this.locks.values()) {
-      if (lock.waiters.length > 0 && lock.delayUntil > 0) next = Math.min(next, lock.delayUntil);
+      // A lock-delay ending matters with waiters (grant them) and without (forget the lock).
+      if (lock.delayUntil > 0) next = Math.min(next, lock.delayUntil);
       for (const w of lock.waiters) next = Math.min(next, w.deadline);
     }
     return next;
@@ -419,7 +415,9 @@ export class LockTable {
 
   private grant(ctx: ApplyContext, lock: LockState, w: Waiter): number {
     const token = ctx.index;
-    assert(token > lock.lastToken, `fencing tokens must grow: ${token} after ${lock.lastToken} on ${lock.name}`);
+    // Shared waiters granted by one entry share that entry's index as their token.
+    const sharedBatch = token === lock.lastToken && w.mode === 'shared' && lock.holders.every((h) => h.mode === 'shared');
+    assert(token > lock.lastToken || sharedBatch, `fencing tokens must grow: ${token} after ${lock.lastToken} on ${lock.name}`);
     lock.holders.push({ sessionId: w.sessionId, mode: w.mode, token, grantedAt: ctx.now, lockDelayMs: w.lockDelayMs });
     lock.lastToken = token;
     this.bySession.get(w.sessionId)?.add(lock.name);
@@ -429,6 +427,17 @@ export class LockTable {
 
   /** grantWaiters grants from the head of the queue, in order: FIFO and fair. */
   private grantWaiters(ctx: ApplyContext, lock: LockState, notices: Notice[]): void {
+    // A waiter whose wait ran out gives up now, even if no clock entry came yet: it was
+    // promised a refusal after waitMs, not a late grant it no longer expects.
+    const expired = lock.waiters.filter((w) => w.deadline <= ctx.now);
+    if (expired.length > 0) {
+      lock.waiters = lock.waiters.filter((w) => w.deadline > ctx.now);
+      for (const w of expired) {
+        this.bySession.get(w.sessionId)?.delete(lock.name);
+        this.record(ctx, 'lock.waitTimeout', { name: lock.name, sessionId: w.sessionId, detail: { waitedMs: ctx.now - w.queuedAt } });
+        notices.push({ type: 'lockWaitTimedOut', sessionId: w.sessionId, name: lock.name });
+      }
+    }
     if (lock.delayUntil > ctx.now) return;
     lock.delayUntil = 0;
     while (lock.waiters.length > 0) {
@@ -444,8 +453,8 @@ export class LockTable {
     }
   }
 
-  private forgetIfIdle(lock: LockState): void {
-    if (lock.holders.length === 0 && lock.waiters.length === 0 && lock.delayUntil === 0) this.locks.delete(lock.name);
+  private forgetIfIdle(lock: LockState, now = -Infinity): void {
+    if (lock.holders.length === 0 && lock.waiters.length === 0 && lock.delayUntil <= Math.max(0, now)) this.locks.delete(lock.name);
   }
 
   private fail(code: Extract<LockReply, { ok: false; code: 'SessionNotFound' | 'NotHolder' | 'NotFound' | 'InvalidArgument' }>['code'], message: string): TableResult {
@@ -488,7 +497,7 @@ export class LockTable {
   }
 
   snapshot(): TableSnapshot {
-    return { sessions: [...this.sessions.values()], locks: [...this.locks.values()], settings: this.settings, events: this.events, nextSeq: this.nextSeq };
+    return { sessions: [...this.sessions.values()], locks: [...this.locks.values()], settings: this.settings, events: [...this.events], nextSeq: this.nextSeq };
   }
 
   restore(snap: TableSnapshot): void {
@@ -507,7 +516,7 @@ export class LockTable {
     }
     this.settings = { ...DEFAULT_SETTINGS, ...snap.settings };
     this.events.length = 0;
-    this.events.push(...snap.events);
+    for (const e of snap.events.slice()) this.events.push(e);
     this.nextSeq = snap.nextSeq;
   }
 }

@@ -324,7 +324,13 @@ export class RaftNode {
         // A grant for our own future term.
       } else {
         const leader = m.type === 'AppendEntries' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot' ? m.from : null;
+        const elapsed = this.electionElapsed;
         this.becomeFollower(m.term, leader);
+        // Raft §5.2 (Figure 2): only a leader's AppendEntries or a granted vote restarts the
+        // election timer. A vote request we may refuse must not, or a candidate with a stale
+        // log (say a preferred voter that is behind) could keep up-to-date voters from ever
+        // campaigning.
+        if (m.type === 'RequestVote' && this.role === 'follower') this.electionElapsed = elapsed;
       }
     } else if (m.term < this.term) {
       if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'AppendEntries' || m.type === 'Heartbeat')) {
