@@ -315,7 +315,9 @@ export class RaftNode {
       if (m.type === 'RequestVote' || m.type === 'PreVote') {
         // Thesis §4.2.3: while a node hears from a current leader, it ignores vote requests, so a
         // removed or partitioned server cannot depose a healthy leader. Transfers are exempt.
-        const inLease = this.config.checkQuorum && this.leaderId !== null && this.electionElapsed < this.config.electionTicks;
+        // Thesis §9.6 applies the same rule to pre-votes even without check-quorum.
+        const leaseApplies = this.config.checkQuorum || (this.config.preVote && m.type === 'PreVote');
+        const inLease = leaseApplies && this.leaderId !== null && this.electionElapsed < this.config.electionTicks;
         if (inLease && !m.transfer) return;
       }
       if (m.type === 'PreVote') {
@@ -608,6 +610,9 @@ export class RaftNode {
       if (id === this.id) {
         pr.update(this.log.stable);
         pr.becomeReplicate();
+      } else {
+        // A new leader must hear from a quorum within its first election timeout too.
+        pr.recentActive = false;
       }
       this.progress.set(id, pr);
     }
