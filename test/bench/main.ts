@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { runKvBench } from './kv.ts';
+import { runLocksBench } from './locks.ts';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -21,8 +22,11 @@ switch (positionals[0]) {
   case 'kv':
     await runKvBench({ runs, seconds, levels: levels([1, 32, 64]) });
     break;
+  case 'locks':
+    await runLocksBench({ runs, seconds, distinct: levels([1, 8, 32, 64]), contended: levels([1, 8, 32]) });
+    break;
   default:
-    process.stderr.write('usage: npm run bench -- kv [--runs N] [--seconds S] [--levels 1,32,64]\n');
+    process.stderr.write('usage: npm run bench -- kv|locks [--runs N] [--seconds S] [--levels 1,32,64]\n');
     process.exit(2);
 }
 process.exit(0);

@@ -36,6 +36,20 @@ export interface Model<State, Input, Output> {
    * its own answer).
    */
   stepUnknown?(state: State, input: Input): State;
+  /**
+   * Optional hint: true when `step` with this input and output, whenever it accepts, leaves the
+   * state unchanged (a read, a failed CAS); with `output` undefined, true when the operation can
+   * never change the state whatever its outcome (a read). The checker places known read-only
+   * operations as soon as they are legal without trying alternatives, and ignores unknown ones,
+   * which removes most branching on reads. Answering false is always safe.
+   */
+  readOnly?(input: Input, output: Output | undefined): boolean;
+  /**
+   * Optional hint: equal keys promise identical effects. Unknown-outcome operations with equal
+   * keys are interchangeable, so the checker only ever linearizes the earliest pending one, which
+   * stops many identical timed-out writes from multiplying the search.
+   */
+  inputKey?(input: Input): string;
   /** Split a history into independent sub-histories (P-compositionality), e.g. per key. Optional. */
   partition?(ops: readonly Operation<Input, Output>[]): Operation<Input, Output>[][];
   /** Equality/hash of states for memoisation. */
@@ -63,8 +77,9 @@ export const DEFAULT_MAX_EXPLORED = 2_000_000;
 
 /**
  * Decide whether `ops` is linearizable with respect to `model`. Exact (no false positives or
- * negatives) unless the step budget is exhausted, in which case the answer is 'unknown'.
- * Operations whose times are equal are treated as overlapping (the permissive choice).
+ * negatives) unless the step budget is exhausted, in which case the answer is 'unknown' rather
+ * than a hang. Operations whose times are equal are treated as overlapping (the permissive
+ * choice). Throws on malformed times, or on unknown outcomes when the model has no stepUnknown.
  */
 export function checkOperations<S, I, O>(
   model: Model<S, I, O>,
@@ -119,23 +134,80 @@ interface Snapshot<S> {
 
 const NIL = -1;
 const HEAD = 0;
+const FULL_WORD = 0xffffffff;
 
 /**
- * Search one independent sub-history. Entries live in typed arrays: entry 0 is the list head,
- * operation i has call entry 2i+1 and return entry 2i+2, so the matching return is `call + 1`.
+ * Search one independent sub-history, iteratively with an explicit stack. Entries live in typed
+ * arrays: entry 0 is the list head, operation i has call entry 2i+1 and return entry 2i+2, so
+ * the matching return is `call + 1`.
+ *
+ * Beyond the textbook algorithm, each rule preserving the verdict (the unit tests compare with
+ * exhaustive enumeration):
+ * - operations are numbered by call time and the known ones kept in their own bitset, keyed as
+ *   (first non-full word, last non-empty word, words between), so a cache key costs
+ *   O(concurrency window) rather than O(history);
+ * - unknown operations are optional, so a node with the same known set and state as a visited
+ *   one but a superset of its unknown operations applied is pruned (dominated);
+ * - per node, legal read-only operations are committed first, then writes, then unknown ones;
+ * - an unknown operation is never linearized if it leaves the state unchanged, nor directly
+ *   followed by an operation that makes it invisible (same legality and resulting state without
+ *   it), nor out of call order among interchangeable ones (`inputKey`).
  */
-function checkPartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], budget: number): PartitionResult {
+function checkPartition<S, I, O>(
+  model: Model<S, I, O>,
+  input: readonly Operation<I, O>[],
+  budget: number,
+): PartitionResult {
+  // An unknown operation that can never change the state is irrelevant: drop it.
+  const relevant = input.filter((op) => op.output !== undefined || !model.readOnly?.(op.input, undefined));
+  const ops = relevant.sort((a, b) => a.call - b.call); // stable
   const n = ops.length;
   if (n === 0) return { kind: 'ok', explored: 0 };
 
+  // Category, which is also the search phase in which an operation is tried.
+  const READ = 0; // known outcome, read-only: placed greedily, no alternatives
+  const WRITE = 1; // known outcome, may change the state
+  const OPTIONAL = 2; // unknown outcome: may be linearized or not
+  const category = new Uint8Array(n);
   const known = new Uint8Array(n);
-  let remainingKnown = 0;
+  const bitIndex = new Int32Array(n);
+  let knownCount = 0;
+  let unknownCount = 0;
   for (let i = 0; i < n; i++) {
-    if (ops[i]!.output !== undefined) {
+    const op = ops[i]!;
+    if (op.output !== undefined) {
       known[i] = 1;
-      remainingKnown++;
+      category[i] = model.readOnly?.(op.input, op.output) ? READ : WRITE;
+      bitIndex[i] = knownCount++;
+    } else {
+      category[i] = OPTIONAL;
+      bitIndex[i] = unknownCount++;
     }
   }
+  let remainingKnown = knownCount;
+
+  // Interchangeable unknown operations (equal inputKey) form a class; members are in call order
+  // and only the first not-yet-linearized member of a class may be linearized next.
+  const classOf = new Int32Array(n).fill(-1);
+  const classIds = new Map<string, number>();
+  const classMembers: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    if (known[i]) continue;
+    const key = model.inputKey ? model.inputKey(ops[i]!.input) : undefined;
+    let c = key === undefined ? undefined : classIds.get(key);
+    if (c === undefined) {
+      c = classMembers.length;
+      classMembers.push([]);
+      if (key !== undefined) classIds.set(key, c);
+    }
+    classOf[i] = c;
+    classMembers[c]!.push(i);
+  }
+  const classNext = new Int32Array(classMembers.length); // index of the first unlinearized member
+  const isClassHead = (i: number): boolean => {
+    const c = classOf[i]!;
+    return classMembers[c]![classNext[c]!] === i;
+  };
 
   // Events sorted by time; at equal times calls precede returns (overlap), then by op index.
   const entryCount = 2 * n + 1;
@@ -185,49 +257,123 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<
     if (next[id] !== NIL) prev[next[id]!] = id;
   };
 
-  const words = (n + 31) >>> 5;
-  const linearized = new Uint32Array(words);
-  const bitsKey = (): string => {
-    let s = '';
-    for (let w = 0; w < words; w++) {
-      const v = linearized[w]!;
+  // Linearized sets. Known: words below `low` are all ones, words above `high` all zeros.
+  const knownBits = new Uint32Array((knownCount + 31) >>> 5);
+  const unknownBits = new Uint32Array((unknownCount + 31) >>> 5);
+  let low = 0;
+  let high = -1;
+  const setBit = (i: number): void => {
+    const b = bitIndex[i]!;
+    const w = b >>> 5;
+    if (!known[i]) {
+      unknownBits[w]! |= 1 << (b & 31);
+      return;
+    }
+    knownBits[w]! |= 1 << (b & 31);
+    if (w > high) high = w;
+    while (low < knownBits.length && knownBits[low] === FULL_WORD) low++;
+  };
+  const clearBit = (i: number): void => {
+    const b = bitIndex[i]!;
+    const w = b >>> 5;
+    if (!known[i]) {
+      unknownBits[w]! &= ~(1 << (b & 31));
+      return;
+    }
+    knownBits[w]! &= ~(1 << (b & 31));
+    if (w < low) low = w;
+    while (high >= 0 && knownBits[high] === 0) high--;
+  };
+  const knownKey = (): string => {
+    let s = `${low},${high};`;
+    for (let w = low; w <= high; w++) {
+      const v = knownBits[w]!;
       s += String.fromCharCode(v & 0xffff, v >>> 16);
     }
-    return s; // fixed length, so appending the state hash is unambiguous
+    return s; // (low, high) fix the length, so appending the state hash is unambiguous
   };
 
-  const cache = new Set<string>();
+  // Visited nodes: (known set, state) -> the unknown sets seen with it. A node whose unknown set
+  // is a superset of a visited one is dominated (it has the same obligations and fewer options),
+  // so it is pruned; this is Lowe's exact-match cache generalised to optional operations.
+  const visited = new Map<string, Uint32Array[]>();
+  const NO_UNKNOWNS: Uint32Array[] = [];
+  const isSubsetOfCurrent = (u: Uint32Array): boolean => {
+    for (let w = 0; w < u.length; w++) if ((u[w]! & ~unknownBits[w]!) !== 0) return false;
+    return true;
+  };
+  /** Record the current node; false when it (or a node dominating it) was already visited. */
+  const visit = (stateHash: string): boolean => {
+    const key = knownKey() + stateHash;
+    const seen = visited.get(key);
+    if (unknownCount === 0) {
+      if (seen !== undefined) return false;
+      visited.set(key, NO_UNKNOWNS);
+      return true;
+    }
+    if (seen === undefined) {
+      visited.set(key, [unknownBits.slice()]);
+      return true;
+    }
+    for (const u of seen) if (isSubsetOfCurrent(u)) return false;
+    seen.push(unknownBits.slice());
+    return true;
+  };
+
   const stackEntry = new Int32Array(n);
   const stackState: S[] = new Array<S>(n);
+  const stackHash: string[] = new Array<string>(n);
   let depth = 0;
   let state = model.init();
+  let hash = model.hash(state);
   let explored = 0;
 
+  // Deepest point reached, for the failure explanation. `stable` is the stack depth that has not
+  // been popped since the last snapshot, so only the part above it needs copying.
   let maxDepth = 0;
   let pendingSnapshot = true;
-  let best: Snapshot<S> | undefined;
-  const snapshot = (): Snapshot<S> => {
-    const prefix: number[] = [];
-    for (let d = 0; d < depth; d++) prefix.push(opOf(stackEntry[d]!));
-    const candidates: number[] = [];
-    let blocking: number | undefined;
+  let stable = 0;
+  const best: Snapshot<S> = { prefix: [], state, candidates: [], blocking: undefined };
+  const snapshot = (): void => {
+    best.prefix.length = stable;
+    for (let d = stable; d < depth; d++) best.prefix.push(opOf(stackEntry[d]!));
+    stable = depth;
+    best.state = state;
+    best.candidates = [];
+    best.blocking = undefined;
     for (let e = next[HEAD]!; e !== NIL; e = next[e]!) {
-      if (isCall(e)) {
-        candidates.push(opOf(e));
-      } else {
-        blocking = opOf(e);
+      if (!isCall(e)) {
+        best.blocking = opOf(e);
         break;
       }
+      best.candidates.push(opOf(e));
     }
-    return { prefix, state, candidates, blocking };
   };
 
+  /** Whether applying op i to `earlier` is also legal and yields the state hashed `nextHash`. */
+  const sameAfter = (earlier: S, i: number, nextHash: string): boolean => {
+    const op = ops[i]!;
+    if (!known[i]) return model.hash(model.stepUnknown!(earlier, op.input)) === nextHash;
+    const r = model.step(earlier, op.input, op.output as O);
+    return r.ok && model.hash(r.state) === nextHash;
+  };
+
+  // Each node scans its pending calls (those before the first unlinearized return) once per
+  // phase: READ, then WRITE, then OPTIONAL. A legal read-only operation is committed: if the
+  // node below it fails, so does this one, because any linearization from here could have
+  // placed that read first.
+  const lastPhase = unknownCount > 0 ? OPTIONAL : WRITE;
+  let phase = READ;
   let entry = next[HEAD]!;
   while (remainingKnown > 0) {
     if (entry !== NIL && isCall(entry)) {
+      const i = opOf(entry);
+      if (category[i] !== phase || (phase === OPTIONAL && !isClassHead(i))) {
+        entry = next[entry]!;
+        continue;
+      }
       if (explored >= budget) return { kind: 'budget', explored };
       explored++;
-      const i = opOf(entry);
       const op = ops[i]!;
       let ok: boolean;
       let nextState: S;
@@ -240,45 +386,65 @@ function checkPartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<
         nextState = model.stepUnknown!(state, op.input);
       }
       if (ok) {
-        const w = i >>> 5;
-        const bit = 1 << (i & 31);
-        linearized[w]! |= bit;
-        const key = bitsKey() + model.hash(nextState);
-        if (!cache.has(key)) {
-          cache.add(key);
-          stackEntry[depth] = entry;
-          stackState[depth] = state;
-          depth++;
-          state = nextState;
-          lift(entry);
-          if (known[i]) remainingKnown--;
-          if (depth > maxDepth) {
-            maxDepth = depth;
-            pendingSnapshot = true;
+        const nextHash = model.hash(nextState);
+        if (!known[i] && nextHash === hash) {
+          // An unknown operation that changes nothing is never worth linearizing.
+        } else if (depth > 0 && !known[opOf(stackEntry[depth - 1]!)] && sameAfter(stackState[depth - 1]!, i, nextHash)) {
+          // The previous step was an optional (unknown) operation that this one makes invisible:
+          // the parent node reaches the same state without it, and explores that itself.
+        } else {
+          setBit(i);
+          if (visit(nextHash)) {
+            stackEntry[depth] = entry;
+            stackState[depth] = state;
+            stackHash[depth] = hash;
+            depth++;
+            state = nextState;
+            hash = nextHash;
+            lift(entry);
+            if (known[i]) remainingKnown--;
+            else classNext[classOf[i]!]!++;
+            if (depth > maxDepth) {
+              maxDepth = depth;
+              pendingSnapshot = true;
+            }
+            phase = READ;
+            entry = next[HEAD]!;
+            continue;
           }
-          entry = next[HEAD]!;
-          continue;
+          clearBit(i);
         }
-        linearized[w]! &= ~bit;
       }
       entry = next[entry]!;
+    } else if (phase < lastPhase) {
+      phase++;
+      entry = next[HEAD]!;
     } else {
-      // Reached a return whose operation is not linearized yet (or ran off the end): backtrack.
+      // Every pending call was tried before a return that is not linearized yet: backtrack.
       if (pendingSnapshot) {
-        best = snapshot();
+        snapshot();
         pendingSnapshot = false;
       }
       if (depth === 0) {
-        return { kind: 'fail', explored, explanation: explain(model, ops, best ?? snapshot()) };
+        return { kind: 'fail', explored, explanation: explain(model, ops, input.length - n, best) };
       }
       depth--;
+      if (depth < stable) stable = depth;
       const top = stackEntry[depth]!;
       state = stackState[depth]!;
+      hash = stackHash[depth]!;
       const i = opOf(top);
-      linearized[i >>> 5]! &= ~(1 << (i & 31));
+      clearBit(i);
       unlift(top);
       if (known[i]) remainingKnown++;
-      entry = next[top]!;
+      else classNext[classOf[i]!]!--;
+      if (category[i] === READ) {
+        phase = lastPhase; // committed choice failed: this node fails too
+        entry = NIL;
+      } else {
+        phase = category[i]!;
+        entry = next[top]!;
+      }
     }
   }
   return { kind: 'ok', explored };
@@ -295,10 +461,15 @@ function describeOp<S, I, O>(model: Model<S, I, O>, op: Operation<I, O>): string
   return `client ${op.clientId}: ${body} @[${op.call}, ${ret}]`;
 }
 
-function explain<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], snap: Snapshot<S>): string {
+function explain<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly Operation<I, O>[],
+  ignored: number,
+  snap: Snapshot<S>,
+): string {
   const lines: string[] = [];
-  const total = ops.length;
-  lines.push(`Longest linearizable prefix: ${snap.prefix.length} of ${total} ops.`);
+  const note = ignored > 0 ? ` (${ignored} unknown-outcome reads ignored)` : '';
+  lines.push(`Longest linearizable prefix: ${snap.prefix.length} of ${ops.length} ops${note}.`);
   const shown = snap.prefix.slice(-SHOW_PREFIX);
   if (snap.prefix.length > shown.length) lines.push(`  ... ${snap.prefix.length - shown.length} earlier ops`);
   shown.forEach((i, k) => {
@@ -339,8 +510,36 @@ export type KvOutput = { ok: boolean; value: string | null };
 /** Per-partition state of {@link kvModel}: the single key's value, null when absent. */
 export type KvState = string | null;
 
+/**
+ * Stand-in for a value written by an unknown-outcome operation that no operation ever reads or
+ * expects: all such values behave identically, so writing them as one value lets the checker
+ * treat those writes as interchangeable.
+ */
+const NEVER_READ = '\u0000never-read';
+
 function showValue(v: string | null): string {
+  if (v === NEVER_READ) return '<value never read>';
   return v === null ? 'null' : JSON.stringify(v);
+}
+
+/** Replace values of unknown-outcome writes that nothing observes by {@link NEVER_READ}. */
+function anonymiseUnreadWrites(ops: Operation<KvInput, KvOutput>[]): Operation<KvInput, KvOutput>[] {
+  const observed = new Set<string>();
+  for (const op of ops) {
+    if (op.input.op === 'cas') {
+      if (op.input.expected !== null) observed.add(op.input.expected);
+      if (op.input.value === NEVER_READ) return ops; // a real value collides with the token
+    } else if (op.input.op === 'get') {
+      if (op.output?.value != null) observed.add(op.output.value);
+    } else if (op.input.value === NEVER_READ) {
+      return ops;
+    }
+  }
+  if (observed.has(NEVER_READ)) return ops;
+  return ops.map((op) => {
+    if (op.output !== undefined || op.input.op === 'get' || observed.has(op.input.value)) return op;
+    return { ...op, input: { ...op.input, value: NEVER_READ } };
+  });
 }
 
 /**
@@ -381,8 +580,10 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
       }
       list.push(op);
     }
-    return [...byKey.values()];
+    return [...byKey.values()].map(anonymiseUnreadWrites);
   },
+  readOnly: (input, output) => input.op === 'get' || (output !== undefined && !output.ok),
+  inputKey: (input) => JSON.stringify(input),
   hash: (state) => (state === null ? 'null' : JSON.stringify(state)),
   describe(input, output) {
     const result = (text: string): string => (output === undefined ? '? (unknown outcome)' : text);

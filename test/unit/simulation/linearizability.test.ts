@@ -1,6 +1,7 @@
 // Unit tests for the linearizability checker: hand-written classic cases (accepted and rejected),
-// unknown-outcome semantics, per-key partitioning, randomly generated linearizable histories and
-// their corruptions, and the exploration budget.
+// unknown-outcome semantics, per-key partitioning, agreement with a brute-force reference on
+// small random histories, randomly generated linearizable histories and their corruptions, and
+// the exploration budget.
 import { describe, expect, it } from 'vitest';
 import {
   checkOperations,
@@ -243,6 +244,45 @@ describe('partitioning', () => {
   });
 });
 
+describe('agreement with a brute-force search', () => {
+  // The checker's pruning rules (memoisation with domination, committed reads, interchangeable
+  // timed-out writes) must never change a verdict: compare with exhaustive enumeration on many
+  // small random histories, about half of them corrupted.
+  const check3000 = <S>(model: Model<S, KvInput, KvOutput>): void => {
+    let accepted = 0;
+    for (let seed = 1; seed <= 3000; seed++) {
+      const ops = smallRandomHistory(seed);
+      const expected = bruteForce(ops);
+      if (expected) accepted++;
+      const result = checkOperations(model, ops);
+      expect(result.ok, `seed ${seed}: ${JSON.stringify(ops)}`).toBe(expected);
+    }
+    expect(accepted).toBeGreaterThan(600);
+    expect(accepted).toBeLessThan(2400);
+  };
+
+  it('never prunes a node because a node with more timed-out ops applied failed', () => {
+    // Found by the random comparison against a checker whose domination test was reversed.
+    const ops = [
+      cas(0, 'x', 'b', 'b', true, 6, 6),
+      timedOut(put(1, 'x', 'b', 1, 1)),
+      cas(2, 'x', 'a', 'a', false, 1, 1),
+      cas(3, 'x', 'a', 'a', true, 4, 5),
+      timedOut(put(4, 'x', 'a', 5, 5)),
+      timedOut(put(5, 'x', 'a', 6, 6)),
+      put(6, 'x', 'b', 7, 7),
+      put(7, 'x', 'a', 0, 4),
+      cas(8, 'x', 'b', 'b', false, 5, 9),
+    ];
+    expect(bruteForce(ops)).toBe(true);
+    expect(verdict(ops)).toBe(true);
+    expect(checkOperations(multiKeyModel, ops).ok).toBe(true);
+  });
+
+  it('kvModel (partitioned, with all hints) agrees on 3000 small histories', () => check3000(kvModel));
+  it('a hint-free unpartitioned model agrees on 3000 small histories', () => check3000(multiKeyModel));
+});
+
 describe('random histories from a linearizable register', () => {
   const seeds = [1, 2, 3, 4, 5, 6];
 
@@ -283,6 +323,26 @@ describe('budget', () => {
     const result = check(ops, 100_000);
     expect(result.ok).toBe(false);
     expect(result.explored).toBeLessThan(100_000);
+  });
+
+  it('treats timed-out writes nobody reads as interchangeable', () => {
+    // Each failed CAS needs some timed-out write just before it; the final read is impossible.
+    // Which of the 20 writes explains which CAS does not matter, and kvModel knows it.
+    const ops: Op[] = [put(0, 'x', 'a', 0, 1)];
+    for (let j = 0; j < 20; j++) ops.push(timedOut(put(1 + j, 'x', `t${j}`, 2, 2)));
+    for (let k = 0; k < 10; k++) {
+      ops.push(cas(30, 'x', 'a', 'b', false, 10 + 4 * k, 11 + 4 * k), put(30, 'x', 'a', 12 + 4 * k, 13 + 4 * k));
+    }
+    ops.push(get(31, 'x', 'zzz', 100, 101));
+    const fast = check(ops, 100_000);
+    expect(fast.ok).toBe(false);
+    expect(fast.explored).toBeLessThan(10_000);
+    expect(check(ops.slice(0, -1)).ok).toBe(true);
+    const plainPartition: Model<string | null, KvInput, KvOutput> = {
+      ...kvModel,
+      partition: (all) => ['x'].map((key) => all.filter((op) => op.input.key === key)),
+    };
+    expect(checkOperations(plainPartition, ops, { maxExplored: 100_000 }).ok).toBe('unknown');
   });
 
   it('shares the budget across partitions', () => {
@@ -422,6 +482,104 @@ function corruptStale(ops: Op[]): Op[] {
     }
   }
   return replaceOutput(ops, -1, null);
+}
+
+/**
+ * Small history with tiny value domains (so values repeat), ties in time, timeouts and
+ * sometimes two keys; produced by an atomic register, then with probability 1/2 one known answer is
+ * replaced at random (which may or may not break linearizability).
+ */
+function smallRandomHistory(seed: number): Op[] {
+  const rand = prng(seed * 7919);
+  const int = (n: number): number => Math.floor(rand() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  // Odd seeds: mixed workload; even seeds: one key, two values, mostly writes, many timeouts.
+  const heavy = seed % 2 === 0;
+  const values = heavy ? ['a', 'b'] : ['a', 'b', 'c'];
+  const keys = !heavy && rand() < 0.3 ? ['x', 'y'] : ['x'];
+  const n = 2 + int(heavy ? 8 : 6);
+  const drafts: { op: Op; at: number | undefined }[] = [];
+  for (let k = 0; k < n; k++) {
+    const key = pick(keys);
+    const roll = rand();
+    const input: KvInput =
+      roll < (heavy ? 0.4 : 0.35)
+        ? { op: 'put', key, value: pick(values) }
+        : roll < (heavy ? 0.85 : 0.6)
+          ? { op: 'cas', key, expected: rand() < 0.2 ? null : pick(values), value: pick(values) }
+          : { op: 'get', key };
+    const call = int(10);
+    const ret = call + int(6);
+    const timedOut = rand() < (heavy ? 0.5 : 0.2);
+    const at = timedOut ? (rand() < 0.5 ? call + rand() * 12 : undefined) : call + rand() * (ret - call);
+    drafts.push({ op: { clientId: k, input, call, ret: timedOut ? Infinity : ret, output: undefined }, at });
+  }
+  const store = new Map<string, string | null>();
+  const outputs = new Map<KvInput, KvOutput>();
+  for (const d of drafts.filter((x) => x.at !== undefined).sort((a, b) => a.at! - b.at!)) {
+    const input = d.op.input;
+    const current = store.get(input.key) ?? null;
+    if (input.op === 'put') {
+      store.set(input.key, input.value);
+      outputs.set(input, { ok: true, value: null });
+    } else if (input.op === 'get') {
+      outputs.set(input, { ok: true, value: current });
+    } else {
+      const swapped = current === input.expected;
+      if (swapped) store.set(input.key, input.value);
+      outputs.set(input, { ok: swapped, value: null });
+    }
+  }
+  const ops = drafts.map((d) => (d.op.ret === Infinity ? d.op : { ...d.op, output: outputs.get(d.op.input) }));
+  if (rand() < 0.5) {
+    const knownIdx = ops.flatMap((op, i) => (op.output === undefined ? [] : [i]));
+    if (knownIdx.length > 0) {
+      const i = pick(knownIdx);
+      const op = ops[i]!;
+      ops[i] = {
+        ...op,
+        output: op.input.op === 'get' ? { ok: true, value: rand() < 0.25 ? null : pick(values) } : { ok: !op.output!.ok, value: null },
+      };
+    }
+  }
+  return ops;
+}
+
+/**
+ * Exhaustive reference: try every order of the operations that respects real time (an op may go
+ * next unless some unplaced known op returned strictly before its call); unknown ops may also be
+ * left out. Written independently of the checker and of kvModel.
+ */
+function bruteForce(ops: readonly Op[]): boolean {
+  const placed = new Array<boolean>(ops.length).fill(false);
+  const search = (store: ReadonlyMap<string, string | null>): boolean => {
+    const pendingKnown = ops.filter((op, i) => !placed[i] && op.output !== undefined);
+    if (pendingKnown.length === 0) return true;
+    for (let i = 0; i < ops.length; i++) {
+      if (placed[i]) continue;
+      const op = ops[i]!;
+      if (pendingKnown.some((other) => other !== op && other.ret < op.call)) continue;
+      const current = store.get(op.input.key) ?? null;
+      let nextValue = current;
+      const out = op.output;
+      if (op.input.op === 'put') {
+        if (out === undefined || out.ok) nextValue = op.input.value;
+      } else if (op.input.op === 'get') {
+        if (out !== undefined && out.ok && out.value !== current) continue;
+      } else {
+        const matches = current === op.input.expected;
+        if (out !== undefined && out.ok !== matches) continue;
+        if (matches) nextValue = op.input.value;
+      }
+      placed[i] = true;
+      const next = new Map(store).set(op.input.key, nextValue);
+      const found = search(next);
+      placed[i] = false;
+      if (found) return true;
+    }
+    return false;
+  };
+  return search(new Map());
 }
 
 /** All keys in one state, without partitioning: a cross-check of P-compositionality. */

@@ -1,0 +1,76 @@
+// Effectful. `npm run bench -- locks`: a local 3-node cluster; acquire+release cycles on distinct
+// names with 1, 8, 32 and 64 clients, and hand-offs of one contended name with 1, 8 and 32
+// clients. Prints cycles/s and acquire p50/p99, medians over --runs runs, and the machine.
+
+import { connect } from '../../core/client/index.ts';
+import type { Session } from '../../core/client/index.ts';
+import { LocalCluster } from '../../core/cli/localCluster.ts';
+import { machineLine, median, percentile } from './machine.ts';
+
+interface Result {
+  readonly clients: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+async function cycles(sessions: Session[], seconds: number, contended: boolean, tag: string): Promise<Result> {
+  const latencies: number[] = [];
+  let done = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    sessions.map(async (s, i) => {
+      for (let n = 0; performance.now() < deadline && n < 10_000_000; n++) {
+        const name = contended ? `bench/${tag}/hot` : `bench/${tag}/c${i}/n${n % 64}`;
+        const t = performance.now();
+        const lock = await s.acquire(name, { waitMs: 60_000 });
+        latencies.push(performance.now() - t);
+        await lock.release();
+        done++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { clients: sessions.length, perSecond: done / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}
+
+/** runLocksBench runs both scenarios and prints a table. */
+export async function runLocksBench(options: { runs: number; seconds: number; distinct: number[]; contended: number[] }): Promise<void> {
+  const cluster = await LocalCluster.open({ dcs: 1, layout: [3], basePort: null, dataDir: null, host: '127.0.0.1' });
+  cluster.startAll();
+  const rows: { scenario: string; results: Result[] }[] = [];
+  try {
+    await cluster.waitForLeader(60_000);
+    const max = Math.max(...options.distinct, ...options.contended);
+    const clients = await Promise.all(Array.from({ length: max }, () => connect({ endpoints: cluster.endpoints(), token: cluster.spec.adminToken })));
+    const sessions = await Promise.all(clients.map((c) => c.openSession({ ttlMs: 30_000, info: { app: 'bench' } })));
+    for (const [scenario, levels, contended] of [
+      ['distinct', options.distinct, false],
+      ['contended', options.contended, true],
+    ] as const) {
+      for (const n of levels) {
+        const results: Result[] = [];
+        for (let run = 0; run < options.runs; run++) {
+          const r = await cycles(sessions.slice(0, n), options.seconds, contended, `${scenario}${n}r${run}`);
+          results.push(r);
+          process.stderr.write(`  ${scenario}, ${n} clients, run ${run + 1}: ${r.perSecond.toFixed(0)}/s, acquire p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`);
+        }
+        rows.push({ scenario, results });
+      }
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  } finally {
+    await cluster.stopAll();
+  }
+  process.stdout.write(`\nlocks, local 3-node cluster, medians of ${options.runs} runs of ${options.seconds} s\n`);
+  process.stdout.write(`machine: ${machineLine()}\n`);
+  process.stdout.write('scenario    clients   cycles/s   acquire p50 ms   p99 ms\n');
+  for (const row of rows) {
+    const n = row.results[0]?.clients ?? 0;
+    process.stdout.write(
+      `${row.scenario.padEnd(11)} ${String(n).padEnd(9)} ${median(row.results.map((r) => r.perSecond)).toFixed(0).padEnd(10)} ${median(row.results.map((r) => r.p50Ms)).toFixed(2).padEnd(16)} ${median(row.results.map((r) => r.p99Ms)).toFixed(2)}\n`,
+    );
+  }
+}
