@@ -67,6 +67,35 @@ export interface NodeReport {
   readonly lastContactMs: number | null;
   readonly clientUrl: string;
   readonly revision: number;
+  /** Measured round-trip times of this node's peer links. */
+  readonly rtt: Readonly<Record<string, { readonly ms: number; readonly measuredAt: number }>>;
+  readonly electionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** TopologyView is datacenters with their nodes, the leader, and the measured RTT matrix. */
+export interface TopologyView {
+  readonly clusterId: string;
+  readonly term: number;
+  readonly leader: { readonly id: string; readonly datacenter: string } | null;
+  readonly datacenters: readonly { readonly name: string; readonly preferred: boolean; readonly nodes: ClusterStatus['nodes'] }[];
+  /** One entry per measured directed link. */
+  readonly rtt: readonly { readonly from: string; readonly to: string; readonly ms: number; readonly measuredAt: number }[];
+  readonly electionTimeoutMs: number;
+  /** The largest RTT measured between two voters. */
+  readonly maxVoterRttMs: number | null;
+  /** Human-readable problems, such as an election timeout under ten times the voter RTT. */
+  readonly warnings: readonly string[];
+}
+
+/** NetworkFaults is the injected network condition of one node (local clusters only). */
+export interface NetworkFaults {
+  /** Added one-way delay to peers in each datacenter, in ms. */
+  readonly delayMsByDatacenter: Readonly<Record<string, number>>;
+  readonly jitterMs: number;
+  readonly lossPercent: number;
+  /** Datacenters whose peers this node can neither reach nor hear. */
+  readonly blockedDatacenters: readonly string[];
 }
 
 /** ClusterStatus is the answer to `status`, as design.md specifies for the SDK. */
@@ -179,6 +208,9 @@ export interface Methods {
   'events.list': { params: { since?: number; until?: number; name?: string; kind?: string; actor?: string; limit?: number }; result: { events: AuditEventView[] } };
   'settings.get': { params: Record<string, never>; result: { settings: Record<string, unknown> } };
   'settings.set': { params: { patch: Record<string, unknown> }; result: { settings: Record<string, unknown> } };
+  topology: { params: Record<string, never>; result: TopologyView };
+  /** Changes this node's injected network faults; only on nodes started with faults enabled. */
+  'fault.network': { params: Partial<NetworkFaults>; result: NetworkFaults };
 }
 
 /** Method is a request method name. */
@@ -225,6 +257,8 @@ export const METHOD_ROLES: Readonly<Record<Method, readonly Role[]>> = {
   'events.list': ['reader', 'admin'],
   'settings.get': ['client', 'reader', 'admin'],
   'settings.set': ['admin'],
+  topology: ['client', 'reader', 'admin'],
+  'fault.network': ['admin'],
 };
 
 /** MAX_CLIENT_FRAME_BYTES bounds one client frame; larger frames close the connection. */

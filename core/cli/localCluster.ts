@@ -3,6 +3,8 @@
 // SIGINT/SIGTERM. Reusing --data restarts the same cluster with its data.
 
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,8 @@ export interface LocalClusterSpec {
   readonly clientToken: string;
   readonly readerToken: string;
   readonly nodes: readonly LocalNodeSpec[];
+  /** One-way WAN latency between datacenters, in ms: latency[a][b]. */
+  readonly latency: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** LocalClusterOptions are the command-line options. */
@@ -40,6 +44,32 @@ export interface LocalClusterOptions {
   readonly basePort: number | null;
   readonly dataDir: string | null;
   readonly host: string;
+  /** Overrides of the default one-way latency matrix. */
+  readonly latency?: LatencySpec | null;
+}
+
+/** LatencySpec is a uniform one-way latency or per-pair values ("dc-a:dc-b" → ms). */
+export type LatencySpec = { readonly uniform: number } | { readonly pairs: Readonly<Record<string, number>> };
+
+/** defaultLatency is the one-way latency between datacenters i and j: tens of milliseconds. */
+export function defaultLatency(i: number, j: number): number {
+  const table: Record<string, number> = { '0,1': 30, '0,2': 45, '1,2': 35 };
+  const key = `${Math.min(i, j)},${Math.max(i, j)}`;
+  return table[key] ?? 25 + 5 * ((i + j) % 5);
+}
+
+/** parseLatency reads --wan-latency: "30" or "dc-a:dc-b=30,dc-b:dc-c=40". */
+export function parseLatency(text: string): LatencySpec {
+  if (/^\d+$/.test(text)) return { uniform: Number(text) };
+  const pairs: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^([A-Za-z0-9._-]+):([A-Za-z0-9._-]+)=(\d+)$/.exec(part.trim());
+    if (!m) throw new UsageError(`--wan-latency expects MS or DC1:DC2=MS[,...], got ${JSON.stringify(part)}`);
+    const ms = Number(m[3]);
+    if (ms > 10_000) throw new UsageError('--wan-latency values must be at most 10000 ms');
+    pairs[`${m[1]}:${m[2]}`] = ms;
+  }
+  return { pairs };
 }
 
 const WARDEN_JS = fileURLToPath(new URL('./warden.js', import.meta.url));
@@ -84,7 +114,21 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
     }
   }
   const token = (): string => randomBytes(24).toString('base64url');
-  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes };
+  const latency: Record<string, Record<string, number>> = {};
+  for (let i = 0; i < layout.length; i++) {
+    const a = datacenterName(i);
+    latency[a] = {};
+    for (let j = 0; j < layout.length; j++) {
+      if (i === j) continue;
+      const b = datacenterName(j);
+      let ms = defaultLatency(i, j);
+      const spec = options.latency;
+      if (spec && 'uniform' in spec) ms = spec.uniform;
+      else if (spec && 'pairs' in spec) ms = spec.pairs[`${a}:${b}`] ?? spec.pairs[`${b}:${a}`] ?? ms;
+      (latency[a] as Record<string, number>)[b] = ms;
+    }
+  }
+  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes, latency };
 }
 
 /** nodeConfigYaml renders one node's configuration file. */
@@ -97,6 +141,9 @@ export function nodeConfigYaml(spec: LocalClusterSpec, node: LocalNodeSpec, data
     secret: spec.secret,
     listen: { peer: `${host}:${node.peerPort}`, client: `${host}:${node.clientPort}` },
     members: spec.nodes.map((m) => ({ id: m.id, datacenter: m.datacenter, role: 'voter', peerUrl: `ws://${host}:${m.peerPort}/peer`, clientUrl: `ws://${host}:${m.clientPort}/client` })),
+    // Several datacenters: WAN timeouts, and the injected latency between them.
+    timeouts: { profile: new Set(spec.nodes.map((n) => n.datacenter)).size > 1 ? 'wan' : 'lan' },
+    faults: { enabled: true, delayMsByDatacenter: { ...(spec.latency?.[node.datacenter] ?? {}) } },
     tokens: [
       { name: 'admin', token: spec.adminToken, role: 'admin' },
       { name: 'client', token: spec.clientToken, role: 'client', prefixes: ['/'] },
@@ -111,6 +158,9 @@ export class LocalCluster {
   readonly dataDir: string;
   readonly host: string;
   readonly children = new Map<string, ChildProcess>();
+  /** Datacenters each node currently cannot reach (isolation faults). */
+  private readonly blocked = new Map<string, Set<string>>();
+  private control: Server | null = null;
 
   constructor(spec: LocalClusterSpec, dataDir: string, host: string) {
     this.spec = spec;
@@ -131,6 +181,7 @@ export class LocalCluster {
         throw new UsageError(`${specPath} is not a readable cluster description (${(err as Error).message}); use another --data directory`);
       }
       if (spec.version !== 1 || !Array.isArray(spec.nodes)) throw new UsageError(`${specPath} was written by another version of warden`);
+      if (typeof spec.latency !== 'object' || spec.latency === null) spec = { ...spec, latency: {} };
     } else {
       spec = await planCluster(options);
       writeFileSync(specPath, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
@@ -212,6 +263,154 @@ export class LocalCluster {
           }),
       ),
     );
+  }
+
+  private nodeEndpoint(id: string): string {
+    const n = this.spec.nodes.find((x) => x.id === id);
+    if (!n) throw new UsageError(`no node ${id} in this cluster (nodes: ${this.spec.nodes.map((x) => x.id).join(', ')})`);
+    return `ws://${this.host}:${n.clientPort}/client`;
+  }
+
+  private datacenters(): string[] {
+    return [...new Set(this.spec.nodes.map((n) => n.datacenter))];
+  }
+
+  /** applyFaults pushes a node's current latency row and isolation to it (bounded retries). */
+  private async applyFaults(id: string, timeoutMs = 15_000): Promise<void> {
+    const node = this.spec.nodes.find((x) => x.id === id);
+    if (!node) return;
+    const client = await connect({ endpoints: [this.nodeEndpoint(id)], token: this.spec.adminToken, requestTimeoutMs: timeoutMs });
+    try {
+      await client.setNetworkFaults({ delayMsByDatacenter: { ...(this.spec.latency[node.datacenter] ?? {}) }, blockedDatacenters: [...(this.blocked.get(id) ?? [])] });
+    } finally {
+      await client.close();
+    }
+  }
+
+  private async stopNode(id: string, signal: NodeJS.Signals): Promise<void> {
+    const child = this.children.get(id);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolveStop) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolveStop();
+      });
+      child.kill(signal);
+    });
+  }
+
+  /**
+   * fault applies one fault-control action: stop, kill or restart a node; isolate a datacenter;
+   * heal every isolation; or set the one-way latency between two datacenters.
+   */
+  async fault(action: string, args: readonly string[]): Promise<string> {
+    const need = (n: number, usage: string): void => {
+      if (args.length < n) throw new UsageError(`usage: warden cluster fault ${usage}`);
+    };
+    switch (action) {
+      case 'stop':
+        need(1, 'stop NODE');
+        this.nodeEndpoint(args[0] as string);
+        await this.stopNode(args[0] as string, 'SIGTERM');
+        return `stopped ${args[0]}`;
+      case 'kill':
+        need(1, 'kill NODE');
+        this.nodeEndpoint(args[0] as string);
+        await this.stopNode(args[0] as string, 'SIGKILL');
+        return `killed ${args[0]}`;
+      case 'restart': {
+        need(1, 'restart NODE');
+        const id = args[0] as string;
+        this.nodeEndpoint(id);
+        await this.stopNode(id, 'SIGTERM');
+        this.startNode(id);
+        await this.applyFaults(id);
+        return `restarted ${id}`;
+      }
+      case 'isolate': {
+        need(1, 'isolate DATACENTER');
+        const dc = args[0] as string;
+        if (!this.datacenters().includes(dc)) throw new UsageError(`no datacenter ${dc} (datacenters: ${this.datacenters().join(', ')})`);
+        for (const n of this.spec.nodes) {
+          const set = this.blocked.get(n.id) ?? new Set<string>();
+          if (n.datacenter === dc) for (const other of this.datacenters()) if (other !== dc) set.add(other);
+          if (n.datacenter !== dc) set.add(dc);
+          this.blocked.set(n.id, set);
+        }
+        await this.applyAll();
+        return `isolated ${dc}`;
+      }
+      case 'heal':
+        this.blocked.clear();
+        await this.applyAll();
+        return 'healed';
+      case 'latency': {
+        need(3, 'latency DC1 DC2 MS');
+        const [a, b, msText] = args as [string, string, string];
+        for (const dc of [a, b]) if (!this.datacenters().includes(dc)) throw new UsageError(`no datacenter ${dc}`);
+        if (!/^\d+$/.test(msText) || Number(msText) > 10_000) throw new UsageError('MS must be an integer from 0 to 10000');
+        const latency = this.spec.latency as Record<string, Record<string, number>>;
+        (latency[a] ??= {})[b] = Number(msText);
+        (latency[b] ??= {})[a] = Number(msText);
+        writeFileSync(join(this.dataDir, 'cluster.json'), `${JSON.stringify(this.spec, null, 2)}\n`, { mode: 0o600 });
+        await this.applyAll();
+        return `latency ${a} <-> ${b} set to ${msText} ms one way`;
+      }
+      default:
+        throw new UsageError('usage: warden cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS');
+    }
+  }
+
+  private async applyAll(): Promise<void> {
+    const running = this.spec.nodes.filter((n) => {
+      const c = this.children.get(n.id);
+      return c && c.exitCode === null && c.signalCode === null;
+    });
+    await Promise.all(running.map((n) => this.applyFaults(n.id, 5000).catch(() => undefined)));
+  }
+
+  /**
+   * startControl serves fault controls on 127.0.0.1 to holders of the admin token, and records
+   * its address in <data>/control.json for `warden cluster fault`.
+   */
+  async startControl(): Promise<string> {
+    const server = createHttpServer((req, res) => {
+      const reply = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      };
+      if (req.headers.authorization !== `Bearer ${this.spec.adminToken}`) return reply(401, { error: 'admin token required' });
+      if (req.method !== 'POST' || req.url !== '/fault') return reply(404, { error: 'POST /fault' });
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+        if (body.length > 4096) req.destroy();
+      });
+      req.on('end', () => {
+        let parsed: { action?: unknown; args?: unknown };
+        try {
+          parsed = JSON.parse(body) as { action?: unknown; args?: unknown };
+        } catch {
+          return reply(400, { error: 'body must be JSON {action, args}' });
+        }
+        if (typeof parsed.action !== 'string' || !Array.isArray(parsed.args) || parsed.args.some((a) => typeof a !== 'string')) return reply(400, { error: 'body must be {action: string, args: string[]}' });
+        this.fault(parsed.action, parsed.args as string[]).then(
+          (message) => reply(200, { ok: true, message }),
+          (err: Error) => reply(err instanceof UsageError ? 400 : 500, { error: err.message }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    this.control = server;
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    writeFileSync(join(this.dataDir, 'control.json'), `${JSON.stringify({ url, pid: process.pid })}\n`, { mode: 0o600 });
+    return url;
+  }
+
+  /** stopControl closes the control server. */
+  stopControl(): void {
+    this.control?.close();
+    this.control = null;
   }
 
   /** summary is the one-line JSON the design fixes for `--json`. */

@@ -11,14 +11,17 @@ import { createLogger } from '../server/log.ts';
 import { WardenNode } from '../server/wardenNode.ts';
 import { parseIntOption, resolveTarget, UsageError } from './args.ts';
 import { holdWhileRunning, parseTime, runEventsCommand, runLockCommand, runSessionCommand, seconds } from './lockCommands.ts';
-import { LocalCluster } from './localCluster.ts';
+import { LocalCluster, parseLatency } from './localCluster.ts';
 
 const USAGE = `usage: warden <command> [options]
 
 commands:
   node --config FILE                 run one node (headless)
-  cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--json]
+  cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency MS|DC1:DC2=MS,...] [--json]
                                      run a local cluster in the foreground until Ctrl-C
+  cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS --data DIR
+                                     fault controls of a running local cluster
+  topology [--json]                  datacenters, nodes, leader, lag and measured RTTs
   status [--json]                    leader, term and every node's state and lag
   kv get KEY                         read a key (linearizable)
   kv put KEY VALUE [--expect-revision N]
@@ -90,20 +93,24 @@ async function runClusterLocal(args: string[]): Promise<number> {
     layout: { type: 'string' },
     'base-port': { type: 'string' },
     data: { type: 'string' },
+    'wan-latency': { type: 'string' },
   });
-  if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--json]');
+  if (positionals[0] === 'fault') return runClusterFault(positionals.slice(1), values.data, values.json);
+  if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency ...] [--json]');
   const dcs = parseIntOption('dcs', values.dcs, values.layout ? values.layout.split(',').length : 3, 1, 26);
   let layout: number[] | null = null;
   if (values.layout) {
     layout = values.layout.split(',').map((s) => parseIntOption('layout', s.trim(), 0, 0, 15));
   }
   const basePort = values['base-port'] === undefined ? null : parseIntOption('base-port', values['base-port'], 0, 1024, 65000);
-  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1' });
+  const latency = values['wan-latency'] === undefined ? null : parseLatency(values['wan-latency']);
+  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     if (!values.json) process.stderr.write('stopping the local cluster...\n');
+    cluster.stopControl();
     await cluster.stopAll();
     process.exit(0);
   };
@@ -111,6 +118,7 @@ async function runClusterLocal(args: string[]): Promise<number> {
   process.on('SIGTERM', () => void stop());
   if (!values.json) process.stderr.write(`starting ${cluster.spec.nodes.length} nodes in ${cluster.dataDir}...\n`);
   cluster.startAll();
+  await cluster.startControl();
   try {
     await cluster.waitForLeader(60_000);
   } catch (err) {
@@ -130,6 +138,64 @@ async function runClusterLocal(args: string[]): Promise<number> {
     ].join('\n'),
   );
   await new Promise(() => undefined);
+  return 0;
+}
+
+async function runClusterFault(args: string[], data: string | undefined, json: boolean): Promise<number> {
+  const [action, ...rest] = args;
+  if (!action) throw new UsageError('usage: warden cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS --data DIR');
+  const dir = data ?? process.env.WARDEN_LOCAL_DATA;
+  if (!dir) throw new UsageError('pass --data DIR (the local cluster\'s data directory, printed at start) or set WARDEN_LOCAL_DATA');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  let control: { url: string };
+  let spec: { adminToken: string };
+  try {
+    control = JSON.parse(readFileSync(join(dir, 'control.json'), 'utf8')) as { url: string };
+    spec = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { adminToken: string };
+  } catch {
+    throw new UsageError(`no running local cluster found in ${dir} (control.json and cluster.json are written by \`warden cluster local\`)`);
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${control.url}/fault`, { method: 'POST', headers: { authorization: `Bearer ${spec.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ action, args: rest }), signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw new Error(`the local cluster in ${dir} is not running (${(err as Error).message})`, { cause: err });
+  }
+  const body = (await res.json()) as { ok?: boolean; message?: string; error?: string };
+  if (!res.ok) {
+    if (res.status === 400) throw new UsageError(body.error ?? 'bad request');
+    throw new Error(body.error ?? `control server answered ${res.status}`);
+  }
+  print(json, body, () => body.message ?? 'ok');
+  return 0;
+}
+
+async function runTopology(args: string[]): Promise<number> {
+  const { values } = parse(args, {});
+  const t = await withClient(values, (c) => c.topology());
+  print(values.json, t, () => {
+    const lines = [`cluster ${t.clusterId}  term ${t.term}  leader ${t.leader ? `${t.leader.id} (${t.leader.datacenter})` : 'none'}  election timeout ${t.electionTimeoutMs} ms`];
+    for (const dc of t.datacenters) {
+      lines.push(`${dc.name}${dc.preferred ? ' (preferred)' : ''}`);
+      for (const n of dc.nodes) lines.push(`  ${n.id.padEnd(8)} ${n.role.padEnd(8)} ${n.state.padEnd(12)} term ${String(n.term).padEnd(5)} commit ${String(n.commitIndex).padEnd(8)} applied ${String(n.appliedIndex).padEnd(8)} lag ${String(n.lagEntries).padEnd(5)} ${n.lastContactMs === null ? '' : `contact ${n.lastContactMs}ms`}`);
+    }
+    const dcOf = new Map(t.datacenters.flatMap((d) => d.nodes.map((n) => [n.id, d.name] as const)));
+    const pairs = new Map<string, number[]>();
+    for (const r of t.rtt) {
+      const a = dcOf.get(r.from) ?? '?';
+      const b = dcOf.get(r.to) ?? '?';
+      const key = a < b ? `${a} <-> ${b}` : `${b} <-> ${a}`;
+      pairs.set(key, [...(pairs.get(key) ?? []), r.ms]);
+    }
+    lines.push('RTT (median of links, ms)');
+    for (const [key, values] of [...pairs].sort()) {
+      const sorted = values.sort((x, y) => x - y);
+      lines.push(`  ${key.padEnd(22)} ${(sorted[Math.floor(sorted.length / 2)] as number).toFixed(1)}`);
+    }
+    for (const w of t.warnings) lines.push(`warning: ${w}`);
+    return lines.join('\n');
+  });
   return 0;
 }
 
@@ -305,6 +371,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runClusterLocal(rest);
       case 'status':
         return await runStatus(rest);
+      case 'topology':
+        return await runTopology(rest);
       case 'kv':
         return await runKv(rest);
       case 'lock':

@@ -5,14 +5,14 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import type { AuditEventView, ClusterStatus, KvItem, LockView, PushEvent, SessionInfoWire, SessionView, WatchEvent } from '../api/clientProtocol.ts';
+import type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, PushEvent, SessionInfoWire, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
 import { Connection, WardenError } from './connection.ts';
 import { Session } from './session.ts';
 
 export { WardenError } from './connection.ts';
 export { Session } from './session.ts';
 export type { Lock, LockLost, SessionEnded, AcquireOptions } from './session.ts';
-export type { AuditEventView, ClusterStatus, KvItem, LockView, SessionView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
+export type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, SessionView, TopologyView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
 
 /** ConnectOptions: the cluster's client endpoints and a bearer token. */
 export interface ConnectOptions {
@@ -218,6 +218,16 @@ export class WardenClient {
   /** listSessions lists sessions with TTL, keep-alive age, jeopardy and locks. */
   async listSessions(): Promise<SessionView[]> {
     return (await this.connection.call('sessions.list', {}, { idempotent: true })).sessions;
+  }
+
+  /** topology groups nodes by datacenter with the leader, lag and the measured RTT matrix. */
+  topology(): Promise<TopologyView> {
+    return this.connection.call('topology', {}, { idempotent: true });
+  }
+
+  /** setNetworkFaults changes the connected node's injected faults (local clusters, admin). */
+  setNetworkFaults(faults: Partial<NetworkFaults>): Promise<NetworkFaults> {
+    return this.connection.call('fault.network', faults, { idempotent: true });
   }
 
   /** status reports the cluster: leader, term, revision, and every node's state and lag. */

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { ClusterStatus, KvItem, Method, Methods, NodeReport, NoticeWire, PushEvent, WatchEvent, WireError } from '../api/clientProtocol.ts';
+import type { ClusterStatus, KvItem, Method, Methods, NodeReport, NoticeWire, PushEvent, TopologyView, WatchEvent, WireError } from '../api/clientProtocol.ts';
 import { MAX_CLIENT_FRAME_BYTES, METHOD_ROLES, parseRequest } from '../api/clientProtocol.ts';
 import type { KvEntry } from '../lock/kvStore.ts';
 import { matchesPrefix, validateKey, validatePrefix } from '../lock/kvStore.ts';
@@ -313,9 +313,57 @@ export class ClientServer {
       case 'settings.get':
       case 'settings.set':
         return this.dispatchLocks(conn, method, p);
+      case 'topology':
+        return this.topology();
+      case 'fault.network': {
+        try {
+          return this.node.setNetworkFaults(this.parseFaults(p));
+        } catch (err) {
+          if (err instanceof ApiError) throw err;
+          throw new ApiError('PermissionDenied', (err as Error).message);
+        }
+      }
       case 'auth':
         throw new ApiError('BadRequest', 'auth is handled before dispatch');
     }
+  }
+
+  private parseFaults(p: Record<string, unknown>): Parameters<WardenNode['setNetworkFaults']>[0] {
+    const out: { -readonly [K in keyof Parameters<WardenNode['setNetworkFaults']>[0]]: Parameters<WardenNode['setNetworkFaults']>[0][K] } = {};
+    if (p.delayMsByDatacenter !== undefined) {
+      const d = p.delayMsByDatacenter;
+      if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new ApiError('InvalidArgument', 'delayMsByDatacenter must map datacenters to milliseconds');
+      for (const [dc, ms] of Object.entries(d)) if (!Number.isSafeInteger(ms) || (ms as number) < 0 || (ms as number) > 10_000) throw new ApiError('InvalidArgument', `delayMsByDatacenter.${dc} must be 0-10000`);
+      out.delayMsByDatacenter = d as Record<string, number>;
+    }
+    if (p.jitterMs !== undefined) out.jitterMs = ClientServer.int(p, 'jitterMs', 0, 10_000);
+    if (p.lossPercent !== undefined) out.lossPercent = ClientServer.int(p, 'lossPercent', 0, 100);
+    if (p.blockedDatacenters !== undefined) {
+      if (!Array.isArray(p.blockedDatacenters) || p.blockedDatacenters.some((x) => typeof x !== 'string')) throw new ApiError('InvalidArgument', 'blockedDatacenters must be a list of names');
+      out.blockedDatacenters = p.blockedDatacenters as string[];
+    }
+    return out;
+  }
+
+  /** topology groups nodes by datacenter and adds the measured RTT matrix and its warnings. */
+  private async topology(): Promise<TopologyView> {
+    const { status, reports } = await this.gather();
+    const preferred = this.node.config.preferredDatacenters;
+    const names = [...new Set(status.nodes.map((n) => n.datacenter))].sort();
+    const datacenters = names.map((name) => ({ name, preferred: preferred.includes(name), nodes: status.nodes.filter((n) => n.datacenter === name) }));
+    const rtt: { from: string; to: string; ms: number; measuredAt: number }[] = [];
+    for (const r of reports.values()) for (const [to, sample] of Object.entries(r.rtt ?? {})) rtt.push({ from: r.id, to, ms: sample.ms, measuredAt: sample.measuredAt });
+    const voters = new Set(status.nodes.filter((n) => n.role === 'voter').map((n) => n.id));
+    const voterRtts = rtt.filter((x) => voters.has(x.from) && voters.has(x.to)).map((x) => x.ms);
+    const maxVoterRttMs = voterRtts.length > 0 ? Math.max(...voterRtts) : null;
+    const electionTimeoutMs = this.node.electionTimeoutMs();
+    const warnings: string[] = [];
+    if (maxVoterRttMs !== null && electionTimeoutMs < 10 * maxVoterRttMs) {
+      warnings.push(`election timeout ${electionTimeoutMs} ms is under ten times the largest voter RTT (${maxVoterRttMs.toFixed(1)} ms); use the wan timeout profile or a longer election timeout`);
+    }
+    const down = status.nodes.filter((n) => n.state === 'down').map((n) => n.id);
+    if (down.length > 0) warnings.push(`unreachable: ${down.join(', ')}`);
+    return { clusterId: status.clusterId, term: status.term, leader: status.leader, datacenters, rtt, electionTimeoutMs, maxVoterRttMs, warnings };
   }
 
   private attachSession(conn: Connection, sessionId: string): void {
@@ -583,6 +631,10 @@ export class ClientServer {
 
   /** clusterStatus asks every member for its report (in parallel, bounded in time) and merges them. */
   private async clusterStatus(): Promise<ClusterStatus> {
+    return (await this.gather()).status;
+  }
+
+  private async gather(): Promise<{ status: ClusterStatus; reports: Map<string, NodeReport> }> {
     const self = this.node.report();
     const reports = await Promise.all(
       this.node.config.members.map((m) => (m.id === self.id ? Promise.resolve(self) : fetchReport(m.clientUrl, this.node.config.tls?.ca ?? null, 1000))),
@@ -610,13 +662,14 @@ export class ClientServer {
       };
     });
     const term = Math.max(...nodes.map((n) => n.term));
-    return {
+    const status: ClusterStatus = {
       clusterId: this.node.config.clusterId,
       term,
       revision: leader?.revision ?? self.revision,
       leader: leader ? { id: leader.id, datacenter: leader.datacenter } : null,
       nodes,
     };
+    return { status, reports: byId };
   }
 
   close(): void {

@@ -36,7 +36,7 @@ export interface Timeouts {
 /** TIMEOUT_PROFILES are the defaults: heartbeat about the RTT, election at least ten times it. */
 export const TIMEOUT_PROFILES: Readonly<Record<'lan' | 'wan', Timeouts>> = {
   lan: { profile: 'lan', tickMs: 50, electionTicks: 10, heartbeatTicks: 1 },
-  wan: { profile: 'wan', tickMs: 100, electionTicks: 20, heartbeatTicks: 2 },
+  wan: { profile: 'wan', tickMs: 100, electionTicks: 10, heartbeatTicks: 1 },
 };
 
 /** TokenConfig is one bearer token and what it may do. */
@@ -65,6 +65,11 @@ export interface NodeConfig {
   readonly preferredDatacenters: readonly string[];
   readonly snapshotEvery: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Injected network conditions, for local test clusters only: when `enabled`, the node adds
+   * the given one-way delay to peers per datacenter and accepts fault changes from admins.
+   */
+  readonly faults: { readonly enabled: boolean; readonly delayMsByDatacenter: Readonly<Record<string, number>>; readonly jitterMs: number; readonly lossPercent: number };
 }
 
 /** HostPort is a listen address. */
@@ -126,7 +131,7 @@ function wsUrl(value: string, field: string, path: string): string {
  */
 export function validateConfig(doc: unknown, baseDir: string): NodeConfig {
   const o = obj(doc, '(document)');
-  checkUnknown(o, ['id', 'datacenter', 'dataDir', 'clusterId', 'secret', 'secretFile', 'listen', 'members', 'tls', 'timeouts', 'tokens', 'priority', 'preferredDatacenters', 'snapshotEvery', 'logLevel'], '');
+  checkUnknown(o, ['id', 'datacenter', 'dataDir', 'clusterId', 'secret', 'secretFile', 'listen', 'members', 'tls', 'timeouts', 'tokens', 'priority', 'preferredDatacenters', 'snapshotEvery', 'logLevel', 'faults'], '');
   const id = str(o, 'id', 'id');
   if (!ID.test(id)) throw new ConfigError('id', 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
   const datacenter = str(o, 'datacenter', 'datacenter');
@@ -227,7 +232,22 @@ export function validateConfig(doc: unknown, baseDir: string): NodeConfig {
   const logLevel = o.logLevel ?? 'info';
   if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error') throw new ConfigError('logLevel', 'must be debug, info, warn or error');
 
+  const f = o.faults === undefined ? {} : obj(o.faults, 'faults');
+  checkUnknown(f, ['enabled', 'delayMsByDatacenter', 'jitterMs', 'lossPercent'], 'faults');
+  if (f.enabled !== undefined && typeof f.enabled !== 'boolean') throw new ConfigError('faults.enabled', 'must be true or false');
+  const delays = f.delayMsByDatacenter === undefined ? {} : obj(f.delayMsByDatacenter, 'faults.delayMsByDatacenter');
+  for (const [dc, ms] of Object.entries(delays)) {
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 10_000) throw new ConfigError(`faults.delayMsByDatacenter.${dc}`, 'must be an integer from 0 to 10000');
+  }
+  const faults = {
+    enabled: f.enabled === true,
+    delayMsByDatacenter: delays as Record<string, number>,
+    jitterMs: int(f, 'jitterMs', 'faults.jitterMs', 0, 0, 10_000),
+    lossPercent: int(f, 'lossPercent', 'faults.lossPercent', 0, 0, 100),
+  };
+
   return {
+    faults,
     id,
     datacenter,
     dataDir,

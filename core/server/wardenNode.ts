@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { NodeReport } from '../api/clientProtocol.ts';
+import type { NetworkFaults, NodeReport } from '../api/clientProtocol.ts';
 import { encodeCommand } from '../lock/commands.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult } from '../lock/lockMachine.ts';
@@ -46,6 +46,9 @@ export class WardenNode {
   private lastRole = 'follower';
   private clockInFlight = false;
   private lastClockProposal = 0;
+  private lastPlacementCheck = 0;
+  /** Injected network faults (local clusters only). */
+  private faults: NetworkFaults;
   private readonly servers: (http.Server | https.Server)[] = [];
   private clientServer!: ClientServer;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -75,7 +78,8 @@ export class WardenNode {
     });
     const peers = new Map<NodeId, string>();
     for (const m of config.members) if (m.id !== config.id) peers.set(nodeId(m.id), m.peerUrl);
-    this.transport = new WsTransport({
+    this.faults = { delayMsByDatacenter: { ...config.faults.delayMsByDatacenter }, jitterMs: config.faults.jitterMs, lossPercent: config.faults.lossPercent, blockedDatacenters: [] };
+    const transport = new WsTransport({
       self: this.id,
       clusterId: config.clusterId,
       secret: config.secret,
@@ -84,7 +88,9 @@ export class WardenNode {
       maxPayloadBytes: 4 * 1024 * 1024,
       onMessage: (m) => this.onPeerMessage(m),
       log: (level, msg, fields) => this.log.log(level, msg, { component: 'transport', ...fields }),
+      linkDelayMs: (to) => this.linkDelayMs(to),
     });
+    this.transport = transport;
     const preferred = config.preferredDatacenters;
     const raftConfig: RaftConfig = {
       id: this.id,
@@ -102,7 +108,8 @@ export class WardenNode {
     this.host = new NodeHost<ApplyResult>({
       config: raftConfig,
       storage: this.storage,
-      transport: this.transport,
+      // Injected faults drop messages here; delays are applied per link by the transport.
+      transport: { send: (messages) => transport.send(messages.filter((m) => this.canReach(m.to))) },
       random: new Prng(seed),
       snapshotEvery: config.snapshotEvery,
       schedule: (run) => setImmediate(run),
@@ -197,6 +204,7 @@ export class WardenNode {
         if (!outcome.ok) this.leases.expiryFailed(sessionId);
       });
     }
+    this.placeLeader(now);
     const due = table.nextDeadline();
     if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= this.config.timeouts.tickMs) {
       this.clockInFlight = true;
@@ -207,13 +215,70 @@ export class WardenNode {
     }
   }
 
+  /**
+   * placeLeader hands leadership to a voter in a preferred datacenter once one is caught up,
+   * when this leader is elsewhere (Raft thesis §3.10 leadership transfer).
+   */
+  private placeLeader(now: number): void {
+    const preferred = this.config.preferredDatacenters;
+    if (preferred.length === 0 || preferred.includes(this.config.datacenter)) return;
+    if (now - this.lastPlacementCheck < this.electionTimeoutMs()) return;
+    this.lastPlacementCheck = now;
+    const s = this.host.status();
+    if (s.transferee !== null) return;
+    for (const dc of preferred) {
+      for (const [id, pr] of s.progress) {
+        if (id === this.id || this.datacenterOf(id) !== dc || !s.membership.voters.includes(id)) continue;
+        if (pr.matchIndex === s.lastIndex && pr.recentActive) {
+          this.log.log('info', 'handing leadership to a preferred datacenter', { to: id, datacenter: dc });
+          this.host.transferLeadership(id);
+          return;
+        }
+      }
+    }
+  }
+
   /** onRoleChange subscribes to changes of this node's Raft role. */
   onRoleChange(listener: (role: string) => void): () => void {
     this.roleListeners.add(listener);
     return () => this.roleListeners.delete(listener);
   }
 
+  private datacenterOf(id: string): string {
+    return this.members.get(id)?.datacenter ?? '';
+  }
+
+  private linkDelayMs(to: string): number {
+    const base = this.faults.delayMsByDatacenter[this.datacenterOf(to)] ?? 0;
+    const jitter = this.faults.jitterMs > 0 ? Math.random() * this.faults.jitterMs : 0;
+    return base + jitter;
+  }
+
+  private canReach(peer: string): boolean {
+    if (this.faults.blockedDatacenters.includes(this.datacenterOf(peer))) return false;
+    return this.faults.lossPercent === 0 || Math.random() * 100 >= this.faults.lossPercent;
+  }
+
+  /** networkFaults is the current injected network condition. */
+  networkFaults(): NetworkFaults {
+    return this.faults;
+  }
+
+  /** setNetworkFaults changes injected faults; refused unless the config enabled fault injection. */
+  setNetworkFaults(patch: Partial<NetworkFaults>): NetworkFaults {
+    if (!this.config.faults.enabled) throw new RangeError('fault injection is not enabled on this node (faults.enabled in its config)');
+    this.faults = {
+      delayMsByDatacenter: patch.delayMsByDatacenter ? { ...patch.delayMsByDatacenter } : this.faults.delayMsByDatacenter,
+      jitterMs: patch.jitterMs ?? this.faults.jitterMs,
+      lossPercent: patch.lossPercent ?? this.faults.lossPercent,
+      blockedDatacenters: patch.blockedDatacenters ? [...patch.blockedDatacenters] : this.faults.blockedDatacenters,
+    };
+    this.log.log('warn', 'network faults changed', { faults: this.faults });
+    return this.faults;
+  }
+
   private onPeerMessage(m: Message): void {
+    if (this.faults.blockedDatacenters.length > 0 && this.faults.blockedDatacenters.includes(this.datacenterOf(m.from))) return;
     if (m.type === 'AppendEntries' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot') this.lastLeaderContact = Date.now();
     this.host.receive(m);
   }
@@ -278,6 +343,9 @@ export class WardenNode {
       lastContactMs: s.role === 'leader' ? 0 : s.leaderId === null ? null : Date.now() - this.lastLeaderContact,
       clientUrl: self.clientUrl,
       revision: this.machine.kv.revision,
+      rtt: Object.fromEntries([...this.transport.rtt()].map(([peer, r]) => [peer, { ms: Math.round(r.smoothedMs * 100) / 100, measuredAt: r.measuredAt }])),
+      electionTimeoutMs: this.electionTimeoutMs(),
+      heartbeatIntervalMs: this.config.timeouts.heartbeatTicks * this.config.timeouts.tickMs,
     };
   }
 
