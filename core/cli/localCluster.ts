@@ -35,6 +35,8 @@ export interface LocalClusterSpec {
   readonly nodes: readonly LocalNodeSpec[];
   /** One-way WAN latency between datacenters, in ms: latency[a][b]. */
   readonly latency: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Datacenters whose voters should lead, in order of preference. */
+  readonly preferred?: readonly string[];
 }
 
 /** LocalClusterOptions are the command-line options. */
@@ -46,6 +48,8 @@ export interface LocalClusterOptions {
   readonly host: string;
   /** Overrides of the default one-way latency matrix. */
   readonly latency?: LatencySpec | null;
+  /** Preferred datacenters for the leader. */
+  readonly preferred?: readonly string[];
 }
 
 /** LatencySpec is a uniform one-way latency or per-pair values ("dc-a:dc-b" → ms). */
@@ -128,7 +132,9 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
       (latency[a] as Record<string, number>)[b] = ms;
     }
   }
-  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes, latency };
+  const names = layout.map((_, i) => datacenterName(i));
+  for (const dc of options.preferred ?? []) if (!names.includes(dc)) throw new UsageError(`--preferred names ${dc}, which is not one of ${names.join(', ')}`);
+  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes, latency, preferred: options.preferred ?? [] };
 }
 
 /** nodeConfigYaml renders one node's configuration file. */
@@ -144,6 +150,7 @@ export function nodeConfigYaml(spec: LocalClusterSpec, node: LocalNodeSpec, data
     // Several datacenters: WAN timeouts, and the injected latency between them.
     timeouts: { profile: new Set(spec.nodes.map((n) => n.datacenter)).size > 1 ? 'wan' : 'lan' },
     faults: { enabled: true, delayMsByDatacenter: { ...(spec.latency?.[node.datacenter] ?? {}) } },
+    preferredDatacenters: [...(spec.preferred ?? [])],
     tokens: [
       { name: 'admin', token: spec.adminToken, role: 'admin' },
       { name: 'client', token: spec.clientToken, role: 'client', prefixes: ['/'] },

@@ -17,7 +17,8 @@ const USAGE = `usage: warden <command> [options]
 
 commands:
   node --config FILE                 run one node (headless)
-  cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency MS|DC1:DC2=MS,...] [--json]
+  cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency MS|DC1:DC2=MS,...]
+                [--preferred DC,...] [--json]
                                      run a local cluster in the foreground until Ctrl-C
   cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS --data DIR
                                      fault controls of a running local cluster
@@ -94,6 +95,7 @@ async function runClusterLocal(args: string[]): Promise<number> {
     'base-port': { type: 'string' },
     data: { type: 'string' },
     'wan-latency': { type: 'string' },
+    preferred: { type: 'string' },
   });
   if (positionals[0] === 'fault') return runClusterFault(positionals.slice(1), values.data, values.json);
   if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency ...] [--json]');
@@ -104,7 +106,8 @@ async function runClusterLocal(args: string[]): Promise<number> {
   }
   const basePort = values['base-port'] === undefined ? null : parseIntOption('base-port', values['base-port'], 0, 1024, 65000);
   const latency = values['wan-latency'] === undefined ? null : parseLatency(values['wan-latency']);
-  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency });
+  const preferred = values.preferred ? values.preferred.split(',').map((x) => x.trim()).filter(Boolean) : [];
+  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency, preferred });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

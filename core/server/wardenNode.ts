@@ -96,8 +96,9 @@ export class WardenNode {
       id: this.id,
       electionTicks: config.timeouts.electionTicks,
       heartbeatTicks: config.timeouts.heartbeatTicks,
-      priority: preferred.length === 0 || preferred.includes(config.datacenter) ? 1 + config.priority : config.priority,
-      maxPriority: 1 + config.priority,
+      // Earlier preferred datacenters campaign first: each place down waits one more election timeout.
+      priority: config.priority + (preferred.includes(config.datacenter) ? preferred.length - preferred.indexOf(config.datacenter) : 0),
+      maxPriority: config.priority + preferred.length,
       preVote: true,
       checkQuorum: true,
       maxEntriesPerMessage: 512,
@@ -221,12 +222,13 @@ export class WardenNode {
    */
   private placeLeader(now: number): void {
     const preferred = this.config.preferredDatacenters;
-    if (preferred.length === 0 || preferred.includes(this.config.datacenter)) return;
+    const rank = (dc: string): number => (preferred.includes(dc) ? preferred.indexOf(dc) : preferred.length);
+    if (preferred.length === 0 || rank(this.config.datacenter) === 0) return;
     if (now - this.lastPlacementCheck < this.electionTimeoutMs()) return;
     this.lastPlacementCheck = now;
     const s = this.host.status();
     if (s.transferee !== null) return;
-    for (const dc of preferred) {
+    for (const dc of preferred.slice(0, rank(this.config.datacenter))) {
       for (const [id, pr] of s.progress) {
         if (id === this.id || this.datacenterOf(id) !== dc || !s.membership.voters.includes(id)) continue;
         if (pr.matchIndex === s.lastIndex && pr.recentActive) {
