@@ -209,6 +209,8 @@ export interface Methods {
   'settings.get': { params: Record<string, never>; result: { settings: Record<string, unknown> } };
   'settings.set': { params: { patch: Record<string, unknown> }; result: { settings: Record<string, unknown> } };
   topology: { params: Record<string, never>; result: TopologyView };
+  /** One membership change at a time, among the nodes the cluster's configuration names. */
+  'member.change': { params: { type: 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode'; node: string }; result: { voters: string[]; learners: string[]; index: number } };
   /** Changes this node's injected network faults; only on nodes started with faults enabled. */
   'fault.network': { params: Partial<NetworkFaults>; result: NetworkFaults };
 }
@@ -258,6 +260,7 @@ export const METHOD_ROLES: Readonly<Record<Method, readonly Role[]>> = {
   'settings.get': ['client', 'reader', 'admin'],
   'settings.set': ['admin'],
   topology: ['client', 'reader', 'admin'],
+  'member.change': ['admin'],
   'fault.network': ['admin'],
 };
 

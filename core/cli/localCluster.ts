@@ -20,6 +20,8 @@ import { UsageError } from './args.ts';
 export interface LocalNodeSpec {
   readonly id: string;
   readonly datacenter: string;
+  /** Learners replicate and serve serializable reads but do not vote (absent: voter). */
+  readonly role?: 'voter' | 'learner';
   readonly peerPort: number;
   readonly clientPort: number;
 }
@@ -50,6 +52,8 @@ export interface LocalClusterOptions {
   readonly latency?: LatencySpec | null;
   /** Preferred datacenters for the leader. */
   readonly preferred?: readonly string[];
+  /** Extra learner nodes, placed in the last datacenter. */
+  readonly learners?: number;
 }
 
 /** LatencySpec is a uniform one-way latency or per-pair values ("dc-a:dc-b" → ms). */
@@ -117,6 +121,12 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
       n++;
     }
   }
+  for (let k = 0; k < (options.learners ?? 0); k++) {
+    const peerPort = options.basePort !== null ? options.basePort + 2 * n : await freePort(options.host);
+    const clientPort = options.basePort !== null ? options.basePort + 2 * n + 1 : await freePort(options.host);
+    nodes.push({ id: `n${n + 1}`, datacenter: datacenterName(layout.length - 1), role: 'learner', peerPort, clientPort });
+    n++;
+  }
   const token = (): string => randomBytes(24).toString('base64url');
   const latency: Record<string, Record<string, number>> = {};
   for (let i = 0; i < layout.length; i++) {
@@ -146,7 +156,7 @@ export function nodeConfigYaml(spec: LocalClusterSpec, node: LocalNodeSpec, data
     clusterId: spec.clusterId,
     secret: spec.secret,
     listen: { peer: `${host}:${node.peerPort}`, client: `${host}:${node.clientPort}` },
-    members: spec.nodes.map((m) => ({ id: m.id, datacenter: m.datacenter, role: 'voter', peerUrl: `ws://${host}:${m.peerPort}/peer`, clientUrl: `ws://${host}:${m.clientPort}/client` })),
+    members: spec.nodes.map((m) => ({ id: m.id, datacenter: m.datacenter, role: m.role ?? 'voter', peerUrl: `ws://${host}:${m.peerPort}/peer`, clientUrl: `ws://${host}:${m.clientPort}/client` })),
     // Several datacenters: WAN timeouts, and the injected latency between them.
     timeouts: { profile: new Set(spec.nodes.map((n) => n.datacenter)).size > 1 ? 'wan' : 'lan' },
     faults: { enabled: true, delayMsByDatacenter: { ...(spec.latency?.[node.datacenter] ?? {}) } },

@@ -18,11 +18,13 @@ const USAGE = `usage: warden <command> [options]
 commands:
   node --config FILE                 run one node (headless)
   cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency MS|DC1:DC2=MS,...]
-                [--preferred DC,...] [--json]
+                [--preferred DC,...] [--learners N] [--json]
                                      run a local cluster in the foreground until Ctrl-C
   cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS --data DIR
                                      fault controls of a running local cluster
   topology [--json]                  datacenters, nodes, leader, lag and measured RTTs
+  member add NODE [--learner] | member promote NODE | member remove NODE
+                                     one membership change at a time (admin)
   status [--json]                    leader, term and every node's state and lag
   kv get KEY                         read a key (linearizable)
   kv put KEY VALUE [--expect-revision N]
@@ -96,6 +98,7 @@ async function runClusterLocal(args: string[]): Promise<number> {
     data: { type: 'string' },
     'wan-latency': { type: 'string' },
     preferred: { type: 'string' },
+    learners: { type: 'string' },
   });
   if (positionals[0] === 'fault') return runClusterFault(positionals.slice(1), values.data, values.json);
   if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency ...] [--json]');
@@ -107,7 +110,8 @@ async function runClusterLocal(args: string[]): Promise<number> {
   const basePort = values['base-port'] === undefined ? null : parseIntOption('base-port', values['base-port'], 0, 1024, 65000);
   const latency = values['wan-latency'] === undefined ? null : parseLatency(values['wan-latency']);
   const preferred = values.preferred ? values.preferred.split(',').map((x) => x.trim()).filter(Boolean) : [];
-  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency, preferred });
+  const learners = parseIntOption('learners', values.learners, 0, 0, 5);
+  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency, preferred, learners });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -199,6 +203,16 @@ async function runTopology(args: string[]): Promise<number> {
     for (const w of t.warnings) lines.push(`warning: ${w}`);
     return lines.join('\n');
   });
+  return 0;
+}
+
+async function runMember(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { learner: { type: 'boolean', default: false } });
+  const [sub, node] = positionals;
+  if (!node || !['add', 'remove', 'promote'].includes(sub ?? '')) throw new UsageError('usage: warden member add NODE [--learner] | member promote NODE | member remove NODE');
+  const type = sub === 'add' ? (values.learner ? 'addLearner' : 'addVoter') : sub === 'promote' ? 'promoteLearner' : 'removeNode';
+  const result = await withClient(values, (c) => c.changeMember(type, node));
+  print(values.json, result, () => `voters: ${result.voters.join(', ')}; learners: ${result.learners.join(', ') || '-'}`);
   return 0;
 }
 
@@ -376,6 +390,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runStatus(rest);
       case 'topology':
         return await runTopology(rest);
+      case 'member':
+        return await runMember(rest);
       case 'kv':
         return await runKv(rest);
       case 'lock':

@@ -225,6 +225,11 @@ export class WardenClient {
     return this.connection.call('topology', {}, { idempotent: true });
   }
 
+  /** changeMember makes one membership change (admin): add a voter or learner, promote, remove. */
+  changeMember(type: 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode', node: string): Promise<{ voters: string[]; learners: string[]; index: number }> {
+    return this.connection.call('member.change', { type, node }, { idempotent: false, timeoutMs: 30_000 });
+  }
+
   /** setNetworkFaults changes the connected node's injected faults (local clusters, admin). */
   setNetworkFaults(faults: Partial<NetworkFaults>): Promise<NetworkFaults> {
     return this.connection.call('fault.network', faults, { idempotent: true });

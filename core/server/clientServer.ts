@@ -315,6 +315,8 @@ export class ClientServer {
         return this.dispatchLocks(conn, method, p);
       case 'topology':
         return this.topology();
+      case 'member.change':
+        return this.memberChange(p);
       case 'fault.network': {
         try {
           return this.node.setNetworkFaults(this.parseFaults(p));
@@ -343,6 +345,31 @@ export class ClientServer {
       out.blockedDatacenters = p.blockedDatacenters as string[];
     }
     return out;
+  }
+
+  /**
+   * memberChange proposes one membership change (Raft thesis §4.1: one server at a time) and
+   * resolves once it is committed and applied. The node must be one the configuration names, so
+   * every member knows its addresses.
+   */
+  private memberChange(p: Record<string, unknown>): Promise<Methods['member.change']['result']> {
+    const type = p.type;
+    if (type !== 'addVoter' && type !== 'addLearner' && type !== 'promoteLearner' && type !== 'removeNode') throw new ApiError('InvalidArgument', 'type must be addVoter, addLearner, promoteLearner or removeNode');
+    const node = ClientServer.str(p, 'node', 64);
+    if (!this.node.members.has(node)) throw new ApiError('InvalidArgument', `${node} is not in the cluster configuration's members; add it to every node's members list first`);
+    this.requireLeader();
+    return new Promise((resolve, reject) => {
+      this.node.host.proposeConfChange({ type, node: node as never }, (outcome) => {
+        if (outcome.ok) {
+          const m = this.node.host.status().membership;
+          resolve({ voters: [...m.voters], learners: [...m.learners], index: outcome.index });
+        } else if (outcome.reason === 'InvalidConfChange' || outcome.reason === 'ConfChangeInProgress') {
+          reject(new ApiError('InvalidArgument', outcome.detail ?? outcome.reason));
+        } else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') {
+          reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
+        } else reject(new ApiError('Unavailable', `the change did not complete (${outcome.reason}); check the membership before retrying`, { leader: this.leaderHint() }));
+      });
+    });
   }
 
   /** topology groups nodes by datacenter and adds the measured RTT matrix and its warnings. */

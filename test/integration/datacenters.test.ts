@@ -96,3 +96,58 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
     }
   });
 });
+
+describe('membership of a running cluster', () => {
+  it('a learner catches up and is promoted, a voter is removed, and writes go on throughout', async () => {
+    const cluster = await startLocalCluster(['--dcs', '3', '--layout', '1,1,1', '--learners', '1', '--wan-latency', '5']);
+    const client = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken, requestTimeoutMs: 15_000 });
+    let stop = false;
+    let writes = 0;
+    let failures = 0;
+    const writer = (async () => {
+      for (let i = 0; !stop && i < 100_000; i++) {
+        try {
+          await client.kv.put(`/members/k${i % 20}`, `v${i}`);
+          writes++;
+        } catch {
+          failures++;
+        }
+      }
+    })();
+    try {
+      const learner = cluster.summary.nodes[3] as { id: string };
+      const before = await client.status();
+      expect(before.nodes.find((n) => n.id === learner.id)?.role).toBe('learner');
+      await client.kv.put('/members/marker', 'here');
+      const target = (await client.status()).nodes.find((n) => n.state === 'leader')?.commitIndex ?? 0;
+      await waitFor('the learner to catch up', async () => {
+        const l = (await client.status()).nodes.find((n) => n.id === learner.id);
+        return l && l.appliedIndex >= target;
+      }, 30_000, 200);
+      const learnerClient = await connect({ endpoints: [cluster.summary.nodes[3]!.client], token: cluster.summary.adminToken });
+      expect((await learnerClient.kv.get('/members/marker', { serializable: true }))?.value).toBe('here');
+      await learnerClient.close();
+
+      const promoted = await runCli(['member', 'promote', learner.id, '--json'], { WARDEN_ENDPOINTS: cluster.summary.endpoints.join(','), WARDEN_TOKEN: cluster.summary.adminToken });
+      expect(promoted.code, promoted.stderr).toBe(0);
+      expect((JSON.parse(promoted.stdout) as { voters: string[] }).voters).toContain(learner.id);
+
+      const status = await client.status();
+      const victim = status.nodes.find((n) => n.role === 'voter' && n.state === 'follower' && n.id !== learner.id) as { id: string };
+      const removed = await client.changeMember('removeNode', victim.id);
+      expect(removed.voters).not.toContain(victim.id);
+      expect(removed.voters).toHaveLength(3);
+      const refused = await runCli(['member', 'add', 'n99'], { WARDEN_ENDPOINTS: cluster.summary.endpoints.join(','), WARDEN_TOKEN: cluster.summary.adminToken });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/InvalidArgument.*members/);
+      const mark = writes;
+      await waitFor('writes after the changes', () => writes > mark + 10, 20_000, 50);
+    } finally {
+      stop = true;
+      await writer;
+      await client.close();
+      await stopCluster(cluster);
+    }
+    expect(writes).toBeGreaterThan(50);
+  });
+});
