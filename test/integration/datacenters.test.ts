@@ -149,5 +149,7 @@ describe('membership of a running cluster', () => {
       await stopCluster(cluster);
     }
     expect(writes).toBeGreaterThan(50);
+    // Writes may fail while leadership settles, but most go through.
+    expect(failures).toBeLessThan(writes);
   });
 });
