@@ -24,8 +24,8 @@ export interface Settings {
   readonly eventRetentionCount: number;
   /** Events older than this are dropped. */
   readonly eventRetentionMs: number;
-  /** Timeout profile the nodes should use ('lan' or 'wan'). */
-  readonly timeoutProfile: 'lan' | 'wan';
+  /** Timeout profile every node uses ('lan' or 'wan'); null leaves each node's configured one. */
+  readonly timeoutProfile: 'lan' | 'wan' | null;
 }
 
 /** DEFAULT_SETTINGS are a new cluster's settings. */
@@ -40,7 +40,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxValueBytes: 64 * 1024,
   eventRetentionCount: 10_000,
   eventRetentionMs: 7 * 24 * 3_600_000,
-  timeoutProfile: 'lan',
+  timeoutProfile: null,
 };
 
 const NAME_PATTERN = /^[A-Za-z0-9._:@/=+-]+$/;
@@ -193,7 +193,7 @@ export function mergeSettings(current: Settings, patch: SettingsPatch): { ok: tr
       }
       next[key] = { ...value };
     } else if (key === 'timeoutProfile') {
-      if (value !== 'lan' && value !== 'wan') return { ok: false, message: 'timeoutProfile must be "lan" or "wan"' };
+      if (value !== 'lan' && value !== 'wan' && value !== null) return { ok: false, message: 'timeoutProfile must be "lan", "wan" or null (each node\'s own)' };
       next[key] = value;
     } else {
       return { ok: false, message: `unknown setting ${JSON.stringify(key)}` };

@@ -21,6 +21,7 @@ import { SqliteLogStorage } from '../storage/sqliteLogStorage.ts';
 import { WsTransport } from '../transport/wsTransport.ts';
 import { ClientServer } from './clientServer.ts';
 import type { MemberConfig, NodeConfig } from './config.ts';
+import { TIMEOUT_PROFILES } from './config.ts';
 import type { Logger } from './log.ts';
 import { Histogram, Registry } from './metrics.ts';
 
@@ -47,6 +48,8 @@ export class WardenNode {
   private clockInFlight = false;
   private lastClockProposal = 0;
   private lastPlacementCheck = 0;
+  /** The tick length in force: the configured one, or the cluster setting's profile. */
+  private tickMs: number;
   /** Injected network faults (local clusters only). */
   private faults: NetworkFaults;
   private readonly servers: (http.Server | https.Server)[] = [];
@@ -64,6 +67,7 @@ export class WardenNode {
     this.config = config;
     this.id = nodeId(config.id);
     this.log = log;
+    this.tickMs = config.timeouts.tickMs;
     this.members = new Map(config.members.map((m) => [m.id, m]));
     const bootstrap = {
       voters: config.members.filter((m) => m.role === 'voter').map((m) => nodeId(m.id)).sort(),
@@ -136,7 +140,7 @@ export class WardenNode {
       await node.close();
       throw err;
     }
-    node.tickTimer = setInterval(() => node.tick(), config.timeouts.tickMs);
+    node.tickTimer = setInterval(() => node.tick(), node.tickMs);
     node.log.log('info', 'node started', { peer: node.peerAddress, client: node.clientAddress, term: node.host.status().term });
     return node;
   }
@@ -166,7 +170,22 @@ export class WardenNode {
     this.transport.start();
   }
 
+  /**
+   * followTimeoutProfile applies the replicated `timeoutProfile` setting: profiles differ in
+   * tick length only (the tick counts are the same), so switching restarts the tick timer.
+   */
+  private followTimeoutProfile(): void {
+    const profile = this.machine.table.settings.timeoutProfile;
+    const wanted = profile === null ? this.config.timeouts.tickMs : TIMEOUT_PROFILES[profile].tickMs;
+    if (wanted === this.tickMs || this.tickTimer === null) return;
+    this.log.log('info', 'timeout profile changed by cluster settings', { profile, tickMs: wanted });
+    this.tickMs = wanted;
+    clearInterval(this.tickTimer);
+    this.tickTimer = setInterval(() => this.tick(), wanted);
+  }
+
   private tick(): void {
+    this.followTimeoutProfile();
     this.host.tick();
     const s = this.host.status();
     if (s.role !== this.lastRole) {
@@ -207,7 +226,7 @@ export class WardenNode {
     }
     this.placeLeader(now);
     const due = table.nextDeadline();
-    if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= this.config.timeouts.tickMs) {
+    if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= this.tickMs) {
       this.clockInFlight = true;
       this.lastClockProposal = now;
       this.propose({ op: 'clock', stamp: Math.max(now, due) }, () => {
@@ -319,7 +338,7 @@ export class WardenNode {
 
   /** electionTimeoutMs is the base election timeout in milliseconds. */
   electionTimeoutMs(): number {
-    return this.config.timeouts.electionTicks * this.config.timeouts.tickMs;
+    return this.config.timeouts.electionTicks * this.tickMs;
   }
 
   /** leaderMember returns the current leader's member entry, if a leader is known. */
@@ -347,7 +366,7 @@ export class WardenNode {
       revision: this.machine.kv.revision,
       rtt: Object.fromEntries([...this.transport.rtt()].map(([peer, r]) => [peer, { ms: Math.round(r.smoothedMs * 100) / 100, measuredAt: r.measuredAt }])),
       electionTimeoutMs: this.electionTimeoutMs(),
-      heartbeatIntervalMs: this.config.timeouts.heartbeatTicks * this.config.timeouts.tickMs,
+      heartbeatIntervalMs: this.config.timeouts.heartbeatTicks * this.tickMs,
     };
   }
 

@@ -190,6 +190,20 @@ describe('client API', () => {
     client.close();
   });
 
+  it('switches the timeout profile through replicated cluster settings', async () => {
+    const client = await connect({ endpoints: [endpoint], token: ADMIN });
+    const health = async (): Promise<{ electionTimeoutMs: number }> => (await (await fetch(`${http}/health`)).json()) as { electionTimeoutMs: number };
+    expect((await health()).electionTimeoutMs).toBe(500);
+    await client.admin.setSettings({ timeoutProfile: 'wan' });
+    await waitFor('the wan profile', async () => (await health()).electionTimeoutMs === 1000, 5000, 50);
+    await expectCode(client.admin.setSettings({ timeoutProfile: 'moon' }), 'InvalidArgument');
+    await client.admin.setSettings({ timeoutProfile: null });
+    await waitFor('the configured profile again', async () => (await health()).electionTimeoutMs === 500, 5000, 50);
+    const events = await client.events.list({ kind: 'settings' });
+    expect(events.at(-1)).toMatchObject({ kind: 'settings.change', actor: 'admin-0' });
+    await client.close();
+  });
+
   it('serves /health, /ready and /metrics', async () => {
     const health = (await (await fetch(`${http}/health`)).json()) as { id: string; state: string };
     expect(health).toMatchObject({ id: 'n1', state: 'leader' });

@@ -29,6 +29,7 @@ export const EventKind = {
   nemesis: 5,
   phase: 6,
   test: 7,
+  drain: 8,
 } as const;
 
 /**

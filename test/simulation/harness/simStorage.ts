@@ -1,6 +1,7 @@
 // Effectful only in virtual time. SimStorage is one node's simulated disk: it implements the
-// LogStorage port, makes each save durable only after a seeded disk latency (FIFO, like an fsync
-// queue), and on a crash forgets every save not yet durable. The durable image survives restarts.
+// LogStorage port, makes each synced save durable only after a seeded disk latency (FIFO, like
+// an fsync queue), and on a crash forgets every save not yet durable (an unsynced commit-index
+// update may or may not have reached the platter). The durable image survives restarts.
 
 import { assert } from '../../../core/util/assert.ts';
 import type { Prng } from '../../../core/util/prng.ts';
@@ -47,6 +48,8 @@ export class SimStorage implements LogStorage {
   private entries: Entry[] = [];
   private pending: PendingWrite[] = [];
   private lastDoneTime = 0;
+  /** A hard state written without sync: in the OS cache, durable with the next synced write. */
+  private unsynced: HardState | null = null;
 
   constructor(clock: SimClock, prng: Prng, node: number, bootstrap: Membership, faults: DiskFaults) {
     this.clock = clock;
@@ -80,8 +83,16 @@ export class SimStorage implements LogStorage {
 
   save(batch: PersistBatch, done: () => void): void {
     const copy: PersistBatch = { hardState: batch.hardState, entries: batch.entries.slice(), snapshot: batch.snapshot };
-    if (!copy.hardState && copy.entries.length === 0 && !copy.snapshot && this.pending.length === 0) {
-      done(); // Nothing to sync: complete inline, which also exercises the host's synchronous path.
+    const empty = !copy.hardState && copy.entries.length === 0 && !copy.snapshot;
+    if (this.pending.length === 0 && (empty || batch.sync === false)) {
+      // Nothing to sync: complete inline, which also exercises the host's synchronous path.
+      assert(copy.entries.length === 0 && !copy.snapshot, 'an unsynced save must not carry entries or a snapshot');
+      if (copy.hardState) {
+        const durable = this.hardState;
+        assert(copy.hardState.term === durable.term && copy.hardState.votedFor === durable.votedFor, 'an unsynced save changes the term or vote');
+        this.unsynced = copy.hardState;
+      }
+      done();
       return;
     }
     const latency = this.faults.latencyMs + this.prng.next() * this.faults.jitterMs;
@@ -116,6 +127,9 @@ export class SimStorage implements LogStorage {
    */
   crash(): number {
     const lost = this.pending.length;
+    // The OS may or may not have flushed an unsynced write before the crash.
+    if (this.unsynced && this.prng.chance(0.5)) this.hardState = this.unsynced;
+    this.unsynced = null;
     for (const write of this.pending) this.clock.cancel(write.event);
     this.pending = [];
     this.lastDoneTime = 0;
@@ -134,6 +148,11 @@ export class SimStorage implements LogStorage {
   }
 
   private apply(batch: PersistBatch): void {
+    if (this.unsynced) {
+      // A synced write flushes what was written before it.
+      this.hardState = this.unsynced;
+      this.unsynced = null;
+    }
     if (batch.snapshot) this.applySnapshot(batch.snapshot);
     if (batch.hardState) this.hardState = batch.hardState;
     if (batch.entries.length > 0) this.applyEntries(batch.entries);

@@ -819,7 +819,7 @@ describe('cluster settings', () => {
     expect(reply).toMatchObject({ ok: true, kind: 'settings', settings: { lockDelayMs: 0, timeoutProfile: 'wan' } });
     expect(d.machine.table.settings.stuckAfterMs).toBe(DEFAULT_SETTINGS.stuckAfterMs);
     expect(events(d, 'settings.change')).toMatchObject([
-      { actor: 'admin:dave', detail: { lockDelayMs: { from: 10_000, to: 0 }, timeoutProfile: { from: 'lan', to: 'wan' } } },
+      { actor: 'admin:dave', detail: { lockDelayMs: { from: 10_000, to: 0 }, timeoutProfile: { from: null, to: 'wan' } } },
     ]);
   });
 

@@ -1,0 +1,267 @@
+// Effectful only in virtual time. Cluster runs real NodeHosts (the production driver around the
+// production RaftNode) on simulated disks and a simulated network, ticks each node on its own
+// slightly drifting virtual clock, and offers the fault primitives the nemesis and the liveness
+// phase use: crash, restart, membership changes and leadership transfers.
+
+import { assert } from '../../../core/util/assert.ts';
+import type { Prng } from '../../../core/util/prng.ts';
+import { NodeHost, type ProposalOutcome } from '../../../core/node/nodeHost.ts';
+import { nodeId } from '../../../core/raft/types.ts';
+import type { BugName, ConfChange, Entry, Membership, Message, NodeId, RaftConfig, RaftStatus } from '../../../core/raft/types.ts';
+import { KvMachine, type KvResult } from './kvMachine.ts';
+import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
+import { SimNetwork, type NetworkFaults } from './simNetwork.ts';
+import { SimStorage, type DiskFaults } from './simStorage.ts';
+
+/** ClusterConfig is the shape of one simulated cluster; the swarm derives it from the seed. */
+export interface ClusterConfig {
+  readonly nodeCount: number;
+  /** Virtual milliseconds per tick, before drift. */
+  readonly tickMs: number;
+  /** Each node's tick length is tickMs * (1 + d) with d uniform in [-tickDrift, tickDrift]. */
+  readonly tickDrift: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly maxEntriesPerMessage: number;
+  readonly maxInflightMessages: number;
+  /** Election priority per node (index order); maxPriority is their maximum. */
+  readonly priorities: readonly number[];
+  readonly snapshotEvery: number;
+  /**
+   * Defer each host's Ready loop to the end of the current instant, as production does with
+   * setImmediate, so that work arriving together is persisted and sent together.
+   */
+  readonly deferDrain: boolean;
+  readonly network: NetworkFaults;
+  readonly disk: DiskFaults;
+  readonly bugs: ReadonlySet<BugName>;
+}
+
+/** ClusterHooks let checkers observe the cluster without the cluster knowing about them. */
+export interface ClusterHooks {
+  /** Every committed entry a node applies, in order, including re-applies after a restart. */
+  onApplied?(node: number, entry: Entry): void;
+  /** Every message a node hands to its transport, before the network can lose it. */
+  onSend?(from: number, message: Message): void;
+  onCrash?(node: number): void;
+  onRestart?(node: number): void;
+}
+
+/** SimNode is one member: a disk that survives crashes and, while it runs, a host and its state machine. */
+export interface SimNode {
+  readonly index: number;
+  readonly id: NodeId;
+  readonly storage: SimStorage;
+  /** Virtual milliseconds per tick on this node (clock drift). */
+  readonly tickMs: number;
+  host: NodeHost<KvResult> | null;
+  machine: KvMachine | null;
+  incarnation: number;
+  tickEvent: SimEvent | null;
+}
+
+/** ClusterStats counts faults injected, for the run report. */
+export interface ClusterStats {
+  crashes: number;
+  restarts: number;
+  lostWrites: number;
+  confChanges: number;
+  transfers: number;
+}
+
+/**
+ * Cluster owns the simulated members. It never decides what fault to inject (the nemesis does)
+ * and never judges what happened (the checkers do).
+ */
+export class Cluster {
+  readonly nodes: readonly SimNode[];
+  readonly ids: readonly NodeId[];
+  readonly network: SimNetwork;
+  readonly config: ClusterConfig;
+  readonly stats: ClusterStats = { crashes: 0, restarts: 0, lostWrites: 0, confChanges: 0, transfers: 0 };
+  private readonly clock: SimClock;
+  private readonly prng: Prng;
+  private readonly hooks: ClusterHooks;
+  private readonly maxPriority: number;
+
+  constructor(clock: SimClock, prng: Prng, config: ClusterConfig, hooks: ClusterHooks = {}) {
+    assert(config.nodeCount >= 1 && config.nodeCount <= 9, `bad node count ${config.nodeCount}`);
+    assert(config.priorities.length === config.nodeCount, 'one priority per node');
+    this.clock = clock;
+    this.prng = prng;
+    this.config = config;
+    this.hooks = hooks;
+    this.maxPriority = Math.max(...config.priorities);
+    const ids = Array.from({ length: config.nodeCount }, (_, i) => nodeId(`n${i + 1}`));
+    this.ids = ids;
+    const bootstrap: Membership = { voters: ids.slice().sort(), learners: [] };
+    this.network = new SimNetwork(clock, prng.fork('network'), ids, config.network, (to, message) => this.deliver(to, message));
+    const drift = prng.fork('drift');
+    this.nodes = ids.map((id, index) => ({
+      index,
+      id,
+      storage: new SimStorage(clock, prng.fork(`disk/${id}`), index, bootstrap, config.disk),
+      tickMs: config.tickMs * (1 + (drift.next() * 2 - 1) * config.tickDrift),
+      host: null,
+      machine: null,
+      incarnation: 0,
+      tickEvent: null,
+    }));
+  }
+
+  /** start boots every node. */
+  start(): void {
+    for (const node of this.nodes) this.boot(node);
+  }
+
+  /** node returns the member at `index`. */
+  node(index: number): SimNode {
+    const node = this.nodes[index];
+    assert(node !== undefined, `no node ${index}`);
+    return node;
+  }
+
+  /** indexOf maps a node id to its index. */
+  indexOf(id: NodeId): number {
+    return this.network.indexOf(id);
+  }
+
+  /** isUp says whether the node at `index` is running. */
+  isUp(index: number): boolean {
+    return this.node(index).host !== null;
+  }
+
+  /** upCount is the number of running nodes. */
+  upCount(): number {
+    let count = 0;
+    for (const node of this.nodes) if (node.host) count++;
+    return count;
+  }
+
+  /**
+   * leader returns the running node that believes it leads in the highest term, if any. Stale
+   * leaders in lower terms may coexist briefly; callers want the freshest.
+   */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    let bestTerm = -1;
+    for (const node of this.nodes) {
+      if (!node.host) continue;
+      const status = node.host.status();
+      if (status.role === 'leader' && status.term > bestTerm) {
+        best = node;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  /** maxTerm is the highest term among running nodes. */
+  maxTerm(): number {
+    let term = 0;
+    for (const node of this.nodes) if (node.host) term = Math.max(term, node.host.status().term);
+    return term;
+  }
+
+  /**
+   * crash stops a node at once: its host goes inert, in-flight disk writes are lost, and its
+   * pending client requests never answer.
+   */
+  crash(index: number): void {
+    const node = this.node(index);
+    assert(node.host !== null, `crash of ${node.id}, which is down`);
+    node.host.stop();
+    this.stats.lostWrites += node.storage.crash();
+    this.clock.cancel(node.tickEvent);
+    node.tickEvent = null;
+    node.host = null;
+    node.machine = null;
+    this.stats.crashes++;
+    this.hooks.onCrash?.(index);
+  }
+
+  /** restart boots a crashed node from its durable disk image with a fresh, empty state machine. */
+  restart(index: number): void {
+    const node = this.node(index);
+    assert(node.host === null, `restart of ${node.id}, which is up`);
+    node.incarnation++;
+    this.boot(node);
+    this.stats.restarts++;
+    this.hooks.onRestart?.(index);
+  }
+
+  /** proposeConfChange proposes a membership change through the current leader, if there is one. */
+  proposeConfChange(change: ConfChange, callback: (outcome: ProposalOutcome<KvResult>) => void = () => {}): boolean {
+    const leader = this.leader();
+    if (!leader?.host) return false;
+    leader.host.proposeConfChange(change, callback);
+    this.stats.confChanges++;
+    return true;
+  }
+
+  /** transferLeadership asks the current leader to hand over to the node at `to`. */
+  transferLeadership(to: number): boolean {
+    const leader = this.leader();
+    if (!leader?.host || leader.index === to) return false;
+    const ok = leader.host.transferLeadership(this.node(to).id);
+    if (ok) this.stats.transfers++;
+    return ok;
+  }
+
+  /** statusOf returns a running node's Raft status, or null when it is down. */
+  statusOf(index: number): RaftStatus | null {
+    return this.node(index).host?.status() ?? null;
+  }
+
+  private boot(node: SimNode): void {
+    const config: RaftConfig = {
+      id: node.id,
+      electionTicks: this.config.electionTicks,
+      heartbeatTicks: this.config.heartbeatTicks,
+      priority: this.config.priorities[node.index] ?? 1,
+      maxPriority: this.maxPriority,
+      preVote: this.config.preVote,
+      checkQuorum: this.config.checkQuorum,
+      maxEntriesPerMessage: this.config.maxEntriesPerMessage,
+      maxInflightMessages: this.config.maxInflightMessages,
+      bugs: this.config.bugs,
+    };
+    const machine = new KvMachine();
+    const index = node.index;
+    const network = this.network;
+    const hooks = this.hooks;
+    node.machine = machine;
+    node.host = new NodeHost<KvResult>({
+      config,
+      storage: node.storage,
+      transport: {
+        send(messages) {
+          if (hooks.onSend) for (const message of messages) hooks.onSend(index, message);
+          network.send(index, messages);
+        },
+      },
+      stateMachine: machine,
+      random: this.prng.fork(`raft/${node.id}/${node.incarnation}`),
+      snapshotEvery: this.config.snapshotEvery,
+      ...(this.config.deferDrain ? { schedule: (run: () => void) => void this.clock.schedule(0, EventKind.drain, index, run) } : {}),
+      onApplied: hooks.onApplied ? (entry) => hooks.onApplied?.(index, entry) : undefined,
+    });
+    // A random phase, so that the nodes' ticks interleave differently in every run.
+    this.scheduleTick(node, this.prng.next() * node.tickMs);
+  }
+
+  private scheduleTick(node: SimNode, delayMs: number): void {
+    node.tickEvent = this.clock.schedule(delayMs, EventKind.tick, node.index, () => {
+      node.tickEvent = null;
+      if (!node.host) return;
+      this.scheduleTick(node, node.tickMs);
+      node.host.tick();
+    });
+  }
+
+  private deliver(to: number, message: Message): void {
+    this.nodes[to]?.host?.receive(message);
+  }
+}

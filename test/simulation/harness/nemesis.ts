@@ -1,0 +1,276 @@
+// Effectful only in virtual time. Nemesis is the safety phase's fault schedule: at seeded random
+// moments it crashes and restarts nodes, cuts the network symmetrically or one way, changes the
+// packet weather, transfers leadership and walks members through remove → learner → voter.
+
+import type { Prng } from '../../../core/util/prng.ts';
+import type { Cluster } from './cluster.ts';
+import { EventKind, type SimClock } from './simClock.ts';
+import type { NetworkFaults } from './simNetwork.ts';
+
+/** NemesisConfig is the fault mix; the swarm derives it from the seed (some faults off entirely). */
+export interface NemesisConfig {
+  /** Mean virtual time between fault actions (exponentially distributed). */
+  readonly meanIntervalMs: number;
+  /** Relative weights of the actions; 0 disables one. */
+  readonly weights: {
+    readonly crash: number;
+    readonly partition: number;
+    readonly asymmetric: number;
+    readonly weather: number;
+    readonly transfer: number;
+    readonly membership: number;
+  };
+  /**
+   * Probability that a newly elected leader is deposed (crashed or cut off) within a few
+   * round trips of its election: this is what opens the narrow windows of Raft §5.4.2 (Figure 8).
+   */
+  readonly deposeRate: number;
+  /** A deposition happens a uniform time in [0, deposeWithinMs) after the election is noticed. */
+  readonly deposeWithinMs: number;
+  /** At most this many nodes are down at once. */
+  readonly maxDown: number;
+  /** A crashed node stays down for a uniform time in [lo, hi]. */
+  readonly downtimeMs: readonly [number, number];
+  /** A partition or a weather change lasts a uniform time in [lo, hi]. */
+  readonly faultMs: readonly [number, number];
+  /** Bad weather: the packet faults used while a weather action lasts. */
+  readonly storm: NetworkFaults;
+}
+
+/** NemesisStats counts actions taken, for the run report. */
+export interface NemesisStats {
+  crashes: number;
+  partitions: number;
+  asymmetric: number;
+  storms: number;
+  transfers: number;
+  membership: number;
+  depositions: number;
+}
+
+type Action = keyof NemesisConfig['weights'];
+
+/**
+ * Nemesis injects faults until stopped. It only uses what the cluster exposes, so every fault
+ * it can cause is one a real deployment can suffer.
+ */
+export class Nemesis {
+  readonly stats: NemesisStats = { crashes: 0, partitions: 0, asymmetric: 0, storms: 0, transfers: 0, membership: 0, depositions: 0 };
+  private readonly clock: SimClock;
+  private readonly prng: Prng;
+  private readonly cluster: Cluster;
+  private readonly config: NemesisConfig;
+  private readonly calm: NetworkFaults;
+  private running = false;
+  private stormUntil = 0;
+  private lastLeaderTerm = 0;
+
+  constructor(clock: SimClock, prng: Prng, cluster: Cluster, config: NemesisConfig) {
+    this.clock = clock;
+    this.prng = prng;
+    this.cluster = cluster;
+    this.config = config;
+    this.calm = { ...cluster.network.faults };
+  }
+
+  /** start schedules the first action. */
+  start(): void {
+    this.running = true;
+    this.scheduleNext();
+  }
+
+  /** stop ends the fault schedule; pending restarts and heals still happen (healAll forces them). */
+  stop(): void {
+    this.running = false;
+  }
+
+  /** healAll ends every fault now: links restored, calm weather, every crashed node restarted. */
+  healAll(): void {
+    this.cluster.network.heal();
+    this.cluster.network.faults = { ...this.calm, dropRate: 0, duplicateRate: 0, spikeRate: 0 };
+    for (const node of this.cluster.nodes) if (!node.host) this.cluster.restart(node.index);
+  }
+
+  /**
+   * onNewLeader is told when a node is first seen leading a term. Sometimes the nemesis deposes
+   * it a moment later, before it can replicate its first entries.
+   */
+  onNewLeader(node: number, term: number): void {
+    if (!this.running || term <= this.lastLeaderTerm) return;
+    this.lastLeaderTerm = term;
+    if (!this.prng.chance(this.config.deposeRate)) return;
+    this.clock.schedule(this.prng.next() * this.config.deposeWithinMs, EventKind.nemesis, node, () => {
+      if (!this.running || !this.cluster.isUp(node) || this.cluster.statusOf(node)?.term !== term) return;
+      this.stats.depositions++;
+      if (this.prng.chance(0.5) && this.cluster.nodes.length - this.cluster.upCount() < this.config.maxDown) {
+        this.cluster.crash(node);
+        const [lo, hi] = this.config.downtimeMs;
+        this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, node, () => {
+          if (!this.cluster.isUp(node)) this.cluster.restart(node);
+        });
+      } else {
+        this.cluster.network.isolate(node, 'both');
+        this.scheduleHeal();
+      }
+    });
+  }
+
+  private scheduleNext(): void {
+    if (!this.running) return;
+    const delay = -Math.log(1 - this.prng.next()) * this.config.meanIntervalMs;
+    this.clock.schedule(delay, EventKind.nemesis, -1, () => {
+      if (!this.running) return;
+      this.act(this.chooseAction());
+      this.scheduleNext();
+    });
+  }
+
+  private chooseAction(): Action | null {
+    const weights = this.config.weights;
+    const actions = Object.keys(weights) as Action[];
+    let total = 0;
+    for (const action of actions) total += weights[action];
+    let roll = this.prng.next() * total;
+    for (const action of actions) {
+      roll -= weights[action];
+      if (roll < 0) return action;
+    }
+    return null;
+  }
+
+  private act(action: Action | null): void {
+    switch (action) {
+      case 'crash':
+        return this.crash();
+      case 'partition':
+        return this.partition();
+      case 'asymmetric':
+        return this.asymmetric();
+      case 'weather':
+        return this.weather();
+      case 'transfer':
+        return this.transfer();
+      case 'membership':
+        return this.membership();
+      default:
+        return;
+    }
+  }
+
+  private crash(): void {
+    const n = this.cluster.nodes.length;
+    if (n - this.cluster.upCount() >= this.config.maxDown) return;
+    const up = this.cluster.nodes.filter((node) => node.host).map((node) => node.index);
+    // Crash the leader a third of the time: leader crashes are the interesting ones.
+    const leader = this.cluster.leader();
+    const victim = leader && this.prng.chance(1 / 3) ? leader.index : this.prng.pick(up);
+    this.cluster.crash(victim);
+    this.stats.crashes++;
+    const [lo, hi] = this.config.downtimeMs;
+    this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, victim, () => {
+      if (!this.cluster.isUp(victim)) this.cluster.restart(victim);
+    });
+  }
+
+  private partition(): void {
+    const n = this.cluster.nodes.length;
+    const order = this.shuffled(n);
+    // Usually a minority/majority split; sometimes three groups, so no side has a majority.
+    const groups: number[][] = [];
+    if (n >= 3 && this.prng.chance(0.2)) {
+      const a = 1 + this.prng.int(n - 2);
+      const b = a + 1 + this.prng.int(n - a - 1);
+      groups.push(order.slice(0, a), order.slice(a, b), order.slice(b));
+    } else {
+      const cut = 1 + this.prng.int(Math.floor(n / 2));
+      groups.push(order.slice(0, cut), order.slice(cut));
+    }
+    // The leader is often the one cut off, which forces an election on the other side.
+    const leader = this.cluster.leader();
+    if (leader && this.prng.chance(0.5)) {
+      const first = groups[0] as number[];
+      const where = groups.findIndex((group) => group.includes(leader.index));
+      if (where > 0) {
+        const group = groups[where] as number[];
+        group.splice(group.indexOf(leader.index), 1, first[0] as number);
+        first[0] = leader.index;
+      }
+    }
+    this.cluster.network.partition(groups);
+    this.stats.partitions++;
+    this.scheduleHeal();
+  }
+
+  private asymmetric(): void {
+    const n = this.cluster.nodes.length;
+    const node = this.prng.chance(0.5) ? (this.cluster.leader()?.index ?? this.prng.int(n)) : this.prng.int(n);
+    const roll = this.prng.next();
+    if (roll < 0.35) this.cluster.network.isolate(node, 'in');
+    else if (roll < 0.7) this.cluster.network.isolate(node, 'out');
+    else {
+      // A few random one-way cuts anywhere.
+      const cuts = 1 + this.prng.int(n);
+      for (let i = 0; i < cuts; i++) this.cluster.network.cut(this.prng.int(n), this.prng.int(n));
+    }
+    this.stats.asymmetric++;
+    this.scheduleHeal();
+  }
+
+  private weather(): void {
+    this.cluster.network.faults = { ...this.config.storm };
+    this.stats.storms++;
+    const [lo, hi] = this.config.faultMs;
+    const until = this.clock.now + lo + this.prng.next() * (hi - lo);
+    this.stormUntil = Math.max(this.stormUntil, until);
+    this.clock.schedule(until - this.clock.now, EventKind.nemesis, -1, () => {
+      if (this.clock.now >= this.stormUntil && this.running) this.cluster.network.faults = { ...this.calm };
+    });
+  }
+
+  private transfer(): void {
+    const leader = this.cluster.leader();
+    if (!leader?.host) return;
+    const voters = leader.host.status().membership.voters.filter((id) => id !== leader.id);
+    if (voters.length === 0) return;
+    if (this.cluster.transferLeadership(this.cluster.indexOf(this.prng.pick(voters)))) this.stats.transfers++;
+  }
+
+  /**
+   * membership walks one node at a time through removal, re-addition as a learner and promotion,
+   * always through the current leader (which refuses a change while another is pending).
+   */
+  private membership(): void {
+    const leader = this.cluster.leader();
+    if (!leader?.host) return;
+    const { voters, learners } = leader.host.status().membership;
+    const learner = learners[0];
+    if (learner !== undefined) {
+      this.cluster.proposeConfChange({ type: 'promoteLearner', node: learner });
+    } else {
+      const missing = this.cluster.ids.find((id) => !voters.includes(id));
+      if (missing !== undefined) this.cluster.proposeConfChange({ type: 'addLearner', node: missing });
+      else {
+        const candidates = voters.filter((id) => id !== leader.id);
+        if (candidates.length === 0) return;
+        this.cluster.proposeConfChange({ type: 'removeNode', node: this.prng.pick(candidates) });
+      }
+    }
+    this.stats.membership++;
+  }
+
+  private scheduleHeal(): void {
+    const [lo, hi] = this.config.faultMs;
+    this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
+      if (this.running) this.cluster.network.heal();
+    });
+  }
+
+  private shuffled(n: number): number[] {
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.prng.int(i + 1);
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    return order;
+  }
+}
