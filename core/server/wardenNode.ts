@@ -46,6 +46,8 @@ export class WardenNode {
   private officeTerm = -1;
   private lastRole = 'follower';
   private clockInFlight = false;
+  /** Proposals awaiting their outcome here; a deposed leader answers them at once (outcome unknown). */
+  private readonly pendingProposals = new Set<() => void>();
   private lastClockProposal = 0;
   private lastPlacementCheck = 0;
   /** The tick length in force: the configured one, or the cluster setting's profile. */
@@ -189,6 +191,9 @@ export class WardenNode {
     this.host.tick();
     const s = this.host.status();
     if (s.role !== this.lastRole) {
+      // A leader that steps down cannot tell whether its uncommitted entries will survive: say
+      // so now rather than after the proposal deadline, so clients retry on the new leader.
+      if (this.lastRole === 'leader') for (const giveUp of [...this.pendingProposals]) giveUp();
       this.lastRole = s.role;
       for (const listener of this.roleListeners) listener(s.role);
     }
@@ -315,16 +320,21 @@ export class WardenNode {
     const started = performance.now();
     let done = false;
     this.counters.proposals++;
-    const timer = setTimeout(() => {
+    const giveUp = (): void => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
+      this.pendingProposals.delete(giveUp);
       this.counters.proposalsFailed++;
       callback({ ok: false, reason: 'Timeout', leaderHint: this.host.status().leaderId });
-    }, this.electionTimeoutMs() * 5);
+    };
+    const timer = setTimeout(giveUp, this.electionTimeoutMs() * 5);
+    this.pendingProposals.add(giveUp);
     this.host.propose(encodeCommand(command), (outcome) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      this.pendingProposals.delete(giveUp);
       if (outcome.ok) this.commitSeconds.observe((performance.now() - started) / 1000);
       else this.counters.proposalsFailed++;
       callback(outcome);

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { runKvBench } from './kv.ts';
+import { runDcBench } from './dc.ts';
 import { runLocksBench } from './locks.ts';
 
 const { positionals, values } = parseArgs({
@@ -25,8 +26,11 @@ switch (positionals[0]) {
   case 'locks':
     await runLocksBench({ runs, seconds, distinct: levels([1, 8, 32, 64]), contended: levels([1, 8, 32]) });
     break;
+  case 'dc':
+    await runDcBench({ runs, seconds, clients: 32, failovers: 5 });
+    break;
   default:
-    process.stderr.write('usage: npm run bench -- kv|locks [--runs N] [--seconds S] [--levels 1,32,64]\n');
+    process.stderr.write('usage: npm run bench -- kv|locks|dc [--runs N] [--seconds S] [--levels 1,32,64]\n');
     process.exit(2);
 }
 process.exit(0);
