@@ -59,7 +59,12 @@ export class NodeHost<Result = unknown> {
   readonly raft: RaftNode;
   readonly id: NodeId;
   private readonly options: NodeHostOptions<Result>;
-  private readonly proposals = new Map<LogIndex, PendingProposal<Result>>();
+  /**
+   * Pending proposals by log index. An index can hold proposals of several terms (ours was
+   * truncated away, then we led again); the committed entry's term decides which one, if any,
+   * was applied.
+   */
+  private readonly proposals = new Map<LogIndex, PendingProposal<Result>[]>();
   private readonly reads = new Map<string, PendingRead>();
   private readonly waitingReads: PendingRead[] = [];
   private saving = false;
@@ -153,13 +158,12 @@ export class NodeHost<Result = unknown> {
       callback({ ok: false, reason: result.reason, leaderHint: result.leaderHint, ...(result.detail ? { detail: result.detail } : {}) });
       return;
     }
-    const superseded = this.proposals.get(result.index);
-    if (superseded) {
-      // Our earlier proposal at this index was truncated away while we were not leading.
-      assert(superseded.term < result.term, 'two pending proposals at one index in one term');
-      superseded.callback({ ok: false, reason: 'Dropped', leaderHint: this.id });
-    }
-    this.proposals.set(result.index, { term: result.term, callback });
+    const atIndex = this.proposals.get(result.index) ?? [];
+    // NB: an earlier proposal at this index was truncated here, but another leader may still
+    // commit it; it stays pending until the entry at this index is known.
+    assert(atIndex.every((p) => p.term < result.term), 'two pending proposals at one index in one term');
+    atIndex.push({ term: result.term, callback });
+    this.proposals.set(result.index, atIndex);
     this.requestDrain();
   }
 
@@ -234,10 +238,10 @@ export class NodeHost<Result = unknown> {
       this.options.stateMachine.restore(ready.snapshot.data, ready.snapshot.meta);
       this.appliedIndex = ready.snapshot.meta.index;
       this.snapshotIndex = ready.snapshot.meta.index;
-      for (const [index, pending] of this.proposals) {
+      for (const [index, list] of this.proposals) {
         if (index > ready.snapshot.meta.index) continue;
         this.proposals.delete(index);
-        pending.callback({ ok: false, reason: 'Unknown', leaderHint: this.raft.status().leaderId });
+        for (const pending of list) pending.callback({ ok: false, reason: 'Unknown', leaderHint: this.raft.status().leaderId });
       }
     }
     for (const entry of ready.committed) {
@@ -246,11 +250,14 @@ export class NodeHost<Result = unknown> {
       if (entry.type === 'command') result = this.options.stateMachine.apply(entry);
       else this.options.stateMachine.observe?.(entry);
       this.appliedIndex = entry.index;
-      const pending = this.proposals.get(entry.index);
-      if (pending) {
+      const list = this.proposals.get(entry.index);
+      if (list) {
         this.proposals.delete(entry.index);
-        if (pending.term === entry.term) pending.callback({ ok: true, index: entry.index, result: result as Result });
-        else pending.callback({ ok: false, reason: 'Dropped', leaderHint: this.raft.status().leaderId });
+        // Entries are unique by (index, term): only the proposal of the committed term applied.
+        for (const pending of list) {
+          if (pending.term === entry.term) pending.callback({ ok: true, index: entry.index, result: result as Result });
+          else pending.callback({ ok: false, reason: 'Dropped', leaderHint: this.raft.status().leaderId });
+        }
       }
       this.options.onApplied?.(entry, result);
     }
