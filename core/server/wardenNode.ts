@@ -10,7 +10,8 @@ import type { NetworkFaults, NodeReport } from '../api/clientProtocol.ts';
 import { encodeCommand } from '../lock/commands.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult } from '../lock/lockMachine.ts';
-import { LeaseKeeper } from '../lock/leases.ts';
+import { LeaderDuties } from '../lock/leaderDuties.ts';
+import type { LeaseKeeper } from '../lock/leases.ts';
 import { LockMachine } from '../lock/lockMachine.ts';
 import { NodeHost } from '../node/nodeHost.ts';
 import type { ProposalOutcome, ReadOutcome } from '../node/nodeHost.ts';
@@ -41,14 +42,10 @@ export class WardenNode {
   readonly counters = { proposals: 0, proposalsFailed: 0, applied: 0, leaderChanges: 0, elections: 0 };
   private readonly appliedListeners = new Set<(result: ApplyResult) => void>();
   private readonly roleListeners = new Set<(role: string) => void>();
-  /** The leader's keep-alive record; meaningful only while this node leads. */
-  readonly leases = new LeaseKeeper();
-  private officeTerm = -1;
+  private readonly duties = new LeaderDuties();
   private lastRole = 'follower';
-  private clockInFlight = false;
   /** Proposals awaiting their outcome here; a deposed leader answers them at once (outcome unknown). */
   private readonly pendingProposals = new Set<() => void>();
-  private lastClockProposal = 0;
   private lastPlacementCheck = 0;
   /** The tick length in force: the configured one, or the cluster setting's profile. */
   private tickMs: number;
@@ -198,7 +195,7 @@ export class WardenNode {
       for (const listener of this.roleListeners) listener(s.role);
     }
     if (s.role === 'leader') this.leaderDuties(s.term);
-    else this.officeTerm = -1;
+    else this.duties.stepDown();
     if (s.term !== this.lastTerm) {
       this.lastTerm = s.term;
       this.counters.elections++;
@@ -217,27 +214,16 @@ export class WardenNode {
    */
   private leaderDuties(term: number): void {
     const now = Date.now();
-    const table = this.machine.table;
-    if (this.officeTerm !== term) {
-      this.officeTerm = term;
-      this.leases.takeOffice(table.sessions.values(), now);
-      this.clockInFlight = false;
-    }
-    for (const sessionId of this.leases.due(table.sessions.values(), now)) {
-      this.log.log('info', 'session missed its TTL; proposing expiry', { sessionId });
-      this.propose({ op: 'session.expire', stamp: now, sessionId }, (outcome) => {
-        if (!outcome.ok) this.leases.expiryFailed(sessionId);
-      });
+    for (const duty of this.duties.tick(this.machine.table, term, now, this.tickMs)) {
+      if (duty.command.op === 'session.expire') this.log.log('info', 'session missed its TTL; proposing expiry', { sessionId: duty.command.sessionId });
+      this.propose(duty.command, (outcome) => duty.settled(outcome.ok));
     }
     this.placeLeader(now);
-    const due = table.nextDeadline();
-    if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= this.tickMs) {
-      this.clockInFlight = true;
-      this.lastClockProposal = now;
-      this.propose({ op: 'clock', stamp: Math.max(now, due) }, () => {
-        this.clockInFlight = false;
-      });
-    }
+  }
+
+  /** leases is the leader's keep-alive record; meaningful only while this node leads. */
+  get leases(): LeaseKeeper {
+    return this.duties.leases;
   }
 
   /**

@@ -1,0 +1,62 @@
+// Pure. What the leader must propose on its own, tick by tick: the expiry of sessions that
+// missed their TTL (after granting every session a full TTL on taking office), and a clock
+// entry when timed lock work is due. Time comes in as an argument; the caller proposes the
+// returned commands and reports how each proposal ended.
+
+import type { Command } from './commands.ts';
+import { LeaseKeeper } from './leases.ts';
+import type { LockTable } from './lockTable.ts';
+
+/** Duty is one command to propose, with a callback for its outcome. */
+export interface Duty {
+  readonly command: Command;
+  readonly settled: (committed: boolean) => void;
+}
+
+/** LeaderDuties is the leader's bookkeeping for session expiry and clock entries. */
+export class LeaderDuties {
+  /** The leader's keep-alive record (meaningful only while leading). */
+  readonly leases = new LeaseKeeper();
+  private officeTerm = -1;
+  private clockInFlight = false;
+  private lastClockProposal = -Infinity;
+
+  /** stepDown forgets the current term, so the next term starts with a fresh grace. */
+  stepDown(): void {
+    this.officeTerm = -1;
+    this.clockInFlight = false;
+  }
+
+  /**
+   * tick returns what to propose now, as leader of `term` at time `now`. `minClockGapMs`
+   * spaces clock entries so a leader whose clock lags the replicated time cannot flood the log.
+   */
+  tick(table: LockTable, term: number, now: number, minClockGapMs: number): Duty[] {
+    const duties: Duty[] = [];
+    if (this.officeTerm !== term) {
+      this.officeTerm = term;
+      this.leases.takeOffice(table.sessions.values(), now);
+      this.clockInFlight = false;
+    }
+    for (const sessionId of this.leases.due(table.sessions.values(), now)) {
+      duties.push({
+        command: { op: 'session.expire', stamp: now, sessionId },
+        settled: (committed) => {
+          if (!committed) this.leases.expiryFailed(sessionId);
+        },
+      });
+    }
+    const due = table.nextDeadline();
+    if (!this.clockInFlight && due <= now && now - this.lastClockProposal >= minClockGapMs) {
+      this.clockInFlight = true;
+      this.lastClockProposal = now;
+      duties.push({
+        command: { op: 'clock', stamp: now },
+        settled: () => {
+          this.clockInFlight = false;
+        },
+      });
+    }
+    return duties;
+  }
+}
