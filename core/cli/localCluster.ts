@@ -39,6 +39,9 @@ export interface LocalClusterSpec {
   readonly latency: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Datacenters whose voters should lead, in order of preference. */
   readonly preferred?: readonly string[];
+  /** Random extra delay (0..jitterMs) and loss on links between datacenters. */
+  readonly jitterMs?: number;
+  readonly lossPercent?: number;
 }
 
 /** LocalClusterOptions are the command-line options. */
@@ -54,6 +57,8 @@ export interface LocalClusterOptions {
   readonly preferred?: readonly string[];
   /** Extra learner nodes, placed in the last datacenter. */
   readonly learners?: number;
+  readonly jitterMs?: number;
+  readonly lossPercent?: number;
 }
 
 /** LatencySpec is a uniform one-way latency or per-pair values ("dc-a:dc-b" → ms). */
@@ -144,7 +149,7 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
   }
   const names = layout.map((_, i) => datacenterName(i));
   for (const dc of options.preferred ?? []) if (!names.includes(dc)) throw new UsageError(`--preferred names ${dc}, which is not one of ${names.join(', ')}`);
-  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes, latency, preferred: options.preferred ?? [] };
+  return { version: 1, clusterId: `local-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('hex'), adminToken: token(), clientToken: token(), readerToken: token(), nodes, latency, preferred: options.preferred ?? [], jitterMs: options.jitterMs ?? 0, lossPercent: options.lossPercent ?? 0 };
 }
 
 /** nodeConfigYaml renders one node's configuration file. */
@@ -159,7 +164,7 @@ export function nodeConfigYaml(spec: LocalClusterSpec, node: LocalNodeSpec, data
     members: spec.nodes.map((m) => ({ id: m.id, datacenter: m.datacenter, role: m.role ?? 'voter', peerUrl: `ws://${host}:${m.peerPort}/peer`, clientUrl: `ws://${host}:${m.clientPort}/client` })),
     // Several datacenters: WAN timeouts, and the injected latency between them.
     timeouts: { profile: new Set(spec.nodes.map((n) => n.datacenter)).size > 1 ? 'wan' : 'lan' },
-    faults: { enabled: true, delayMsByDatacenter: { ...(spec.latency?.[node.datacenter] ?? {}) } },
+    faults: { enabled: true, delayMsByDatacenter: { ...(spec.latency?.[node.datacenter] ?? {}) }, jitterMs: spec.jitterMs ?? 0, lossPercent: spec.lossPercent ?? 0 },
     preferredDatacenters: [...(spec.preferred ?? [])],
     tokens: [
       { name: 'admin', token: spec.adminToken, role: 'admin' },

@@ -18,7 +18,7 @@ const USAGE = `usage: warden <command> [options]
 commands:
   node --config FILE                 run one node (headless)
   cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency MS|DC1:DC2=MS,...]
-                [--preferred DC,...] [--learners N] [--json]
+                [--wan-jitter MS] [--wan-loss PCT] [--preferred DC,...] [--learners N] [--json]
                                      run a local cluster in the foreground until Ctrl-C
   cluster fault stop|kill|restart NODE | isolate DC | heal | latency DC1 DC2 MS --data DIR
                                      fault controls of a running local cluster
@@ -99,6 +99,8 @@ async function runClusterLocal(args: string[]): Promise<number> {
     'wan-latency': { type: 'string' },
     preferred: { type: 'string' },
     learners: { type: 'string' },
+    'wan-jitter': { type: 'string' },
+    'wan-loss': { type: 'string' },
   });
   if (positionals[0] === 'fault') return runClusterFault(positionals.slice(1), values.data, values.json);
   if (positionals[0] !== 'local') throw new UsageError('usage: warden cluster local [--dcs 3] [--layout 2,2,1] [--base-port N] [--data DIR] [--wan-latency ...] [--json]');
@@ -111,7 +113,9 @@ async function runClusterLocal(args: string[]): Promise<number> {
   const latency = values['wan-latency'] === undefined ? null : parseLatency(values['wan-latency']);
   const preferred = values.preferred ? values.preferred.split(',').map((x) => x.trim()).filter(Boolean) : [];
   const learners = parseIntOption('learners', values.learners, 0, 0, 5);
-  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency, preferred, learners });
+  const jitterMs = parseIntOption('wan-jitter', values['wan-jitter'], 0, 0, 10_000);
+  const lossPercent = parseIntOption('wan-loss', values['wan-loss'], 0, 0, 100);
+  const cluster = await LocalCluster.open({ dcs, layout, basePort, dataDir: values.data ?? null, host: '127.0.0.1', latency, preferred, learners, jitterMs, lossPercent });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

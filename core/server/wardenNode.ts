@@ -260,14 +260,19 @@ export class WardenNode {
     return this.members.get(id)?.datacenter ?? '';
   }
 
+  /** Injected latency, jitter and loss apply between datacenters only, never within one. */
   private linkDelayMs(to: string): number {
-    const base = this.faults.delayMsByDatacenter[this.datacenterOf(to)] ?? 0;
+    const dc = this.datacenterOf(to);
+    if (dc === this.config.datacenter) return 0;
+    const base = this.faults.delayMsByDatacenter[dc] ?? 0;
     const jitter = this.faults.jitterMs > 0 ? Math.random() * this.faults.jitterMs : 0;
     return base + jitter;
   }
 
   private canReach(peer: string): boolean {
-    if (this.faults.blockedDatacenters.includes(this.datacenterOf(peer))) return false;
+    const dc = this.datacenterOf(peer);
+    if (dc === this.config.datacenter) return true;
+    if (this.faults.blockedDatacenters.includes(dc)) return false;
     return this.faults.lossPercent === 0 || Math.random() * 100 >= this.faults.lossPercent;
   }
 
