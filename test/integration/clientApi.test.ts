@@ -248,3 +248,42 @@ describe('client API', () => {
     expect(usage.stderr).toMatch(/no endpoints/);
   });
 });
+
+describe('data directory safety', () => {
+  it('a node refuses a data dir from another cluster with a clear error and leaves it untouched', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    const { ROOT, WARDEN } = await import('./helpers.ts');
+    const dir = tempDir();
+    const [peer, client] = [await freePort(), await freePort()];
+    const yaml = (clusterId: string): string =>
+      [
+        'id: n1',
+        'datacenter: dc-a',
+        `dataDir: ${dir}/data`,
+        `clusterId: ${clusterId}`,
+        'secret: the-cluster-secret-0123',
+        `listen: { peer: "127.0.0.1:${peer}", client: "127.0.0.1:${client}" }`,
+        'members:',
+        `  - { id: n1, datacenter: dc-a, peerUrl: "ws://127.0.0.1:${peer}/peer", clientUrl: "ws://127.0.0.1:${client}/client" }`,
+        'tokens: [{ token: admin-token-0123456789, role: admin }]',
+      ].join('\n');
+    writeFileSync(`${dir}/a.yaml`, yaml('cluster-a'));
+    writeFileSync(`${dir}/b.yaml`, yaml('cluster-b'));
+    const first = spawn(process.execPath, [WARDEN, 'node', '--config', `${dir}/a.yaml`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    first.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
+    await waitFor('the first node to start', () => log.includes('node started'), 20_000, 50);
+    await new Promise<void>((resolve) => {
+      first.once('exit', () => resolve());
+      first.kill('SIGTERM');
+    });
+    const hash = createHash('sha256').update(readFileSync(`${dir}/data/warden.db`)).digest('hex');
+    const second = await runCli(['node', '--config', `${dir}/b.yaml`], {}, 20_000);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/cluster/);
+    expect(second.stderr).toMatch(/warden\.db/);
+    expect(createHash('sha256').update(readFileSync(`${dir}/data/warden.db`)).digest('hex')).toBe(hash);
+  });
+});
