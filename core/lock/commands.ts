@@ -2,16 +2,13 @@
 // strict decoding. Every command carries the leader's timestamp (`stamp`), so that rules based
 // on time give the same answer on every replica.
 
+import type { LockModeWire, SessionInfoWire } from '../api/clientProtocol.ts';
+
 /** LockMode: exclusive holders exclude everyone; shared holders coexist. */
-export type LockMode = 'exclusive' | 'shared';
+export type LockMode = LockModeWire;
 
 /** SessionInfo describes the client process behind a session, for people reading the console. */
-export interface SessionInfo {
-  readonly host: string;
-  readonly pid: number;
-  readonly app: string;
-  readonly label: string;
-}
+export type SessionInfo = SessionInfoWire;
 
 /** SettingsPatch changes cluster settings; see `Settings` in lockTable.ts. */
 export type SettingsPatch = Readonly<Record<string, unknown>>;

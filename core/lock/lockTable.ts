@@ -3,6 +3,7 @@
 // expires, audited forced release, cluster settings and the append-only event log. Time is the
 // replicated clock carried by entries; the table never reads a clock of its own.
 
+import type { AuditEventView, NoticeWire } from '../api/clientProtocol.ts';
 import { assert } from '../util/assert.ts';
 import type { LockMode, SessionInfo, SettingsPatch } from './commands.ts';
 
@@ -95,10 +96,8 @@ export interface LockState {
   lastToken: number;
 }
 
-/** AuditEvent is one entry of the replicated event log. */
-export interface AuditEvent {
-  readonly seq: number;
-  readonly time: number;
+/** AuditEvent is one entry of the replicated event log (the client protocol's view, typed kinds). */
+export interface AuditEvent extends AuditEventView {
   readonly kind:
     | 'session.open'
     | 'session.close'
@@ -110,20 +109,10 @@ export interface AuditEvent {
     | 'lock.expireRelease'
     | 'lock.forceRelease'
     | 'settings.change';
-  readonly name: string | null;
-  readonly sessionId: string | null;
-  readonly actor: string | null;
-  readonly reason: string | null;
-  readonly token: number | null;
-  readonly detail: Readonly<Record<string, unknown>>;
 }
 
-/** Notice is something a connected client must be told (pushed by the node that serves it). */
-export type Notice =
-  | { readonly type: 'lockGranted'; readonly sessionId: string; readonly name: string; readonly mode: LockMode; readonly token: number }
-  | { readonly type: 'lockWaitTimedOut'; readonly sessionId: string; readonly name: string }
-  | { readonly type: 'lockLost'; readonly sessionId: string; readonly name: string; readonly token: number; readonly reason: 'forced' | 'expired'; readonly actor: string | null; readonly detail: string | null }
-  | { readonly type: 'sessionEnded'; readonly sessionId: string; readonly reason: 'expired' | 'closed'; readonly actor: string | null; readonly detail: string | null };
+/** Notice is something a connected client must be told; it goes out as it is. */
+export type Notice = NoticeWire;
 
 /** LockReply is the proposer's answer. */
 export type LockReply =
