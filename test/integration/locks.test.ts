@@ -191,6 +191,51 @@ describe('fencing tokens against a paused holder', () => {
   });
 });
 
+describe('session events in the SDK', () => {
+  it('raises jeopardy before the lease can lapse when the cluster stops answering, then safe again', async () => {
+    const c = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken });
+    const session = await c.openSession({ ttlMs: 3000 });
+    const events: { what: string; at: number }[] = [];
+    const t0 = Date.now();
+    session.on('jeopardy', () => events.push({ what: 'jeopardy', at: Date.now() - t0 }));
+    session.on('safe', () => events.push({ what: 'safe', at: Date.now() - t0 }));
+    const lock = await session.acquire('jeopardy/lock');
+    const pids = cluster.summary.nodes.map((n) => n.pid);
+    let stoppedAt = 0;
+    try {
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      stoppedAt = Date.now() - t0;
+      await waitFor('jeopardy', () => events.some((e) => e.what === 'jeopardy'), 5000, 20);
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+    const jeopardy = events.find((e) => e.what === 'jeopardy') as { at: number };
+    // Raised after half the TTL without an answer, and before the full TTL could have passed.
+    expect(jeopardy.at - stoppedAt).toBeLessThan(3000);
+    await waitFor('safe again', () => events.some((e) => e.what === 'safe'), 10_000, 20);
+    // The leader granted a full TTL again (grace or renewal): the lock is still ours.
+    expect(await c.checkSequencer('jeopardy/lock', lock.token)).toBe(true);
+    await lock.release();
+    await c.close();
+  });
+
+  it('tells the session owner when an admin closes its session, and its locks are lost', async () => {
+    const owner = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken });
+    const session = await owner.openSession({ ttlMs: 5000 });
+    const lock = await session.acquire('closed/lock');
+    const lost = new Promise<{ reason: string }>((resolve) => session.once('lockLost', (e) => resolve(e)));
+    const ended = new Promise<{ reason: string; actor: string | null }>((resolve) => session.once('expired', (e) => resolve(e)));
+    const r = await runCli(['session', 'close', session.id, '--reason', 'decommissioning host'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await lost).reason).toBe('closed');
+    expect(await ended).toMatchObject({ reason: 'closed', actor: 'admin' });
+    expect(await admin.checkSequencer('closed/lock', lock.token)).toBe(false);
+    const events = await admin.events.list({ kind: 'session.close' });
+    expect(events.at(-1)).toMatchObject({ sessionId: session.id, actor: 'admin', reason: 'decommissioning host' });
+    await owner.close();
+  });
+});
+
 describe('bad input gets typed errors', () => {
   it('unknown session, wrong owner, bad names, bad TTLs, force release without reason or admin', async () => {
     const c = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken });
