@@ -201,10 +201,9 @@ describe('session events in the SDK', () => {
     session.on('safe', () => events.push({ what: 'safe', at: Date.now() - t0 }));
     const lock = await session.acquire('jeopardy/lock');
     const pids = cluster.summary.nodes.map((n) => n.pid);
-    let stoppedAt = 0;
+    const stoppedAt = Date.now() - t0;
     try {
       for (const pid of pids) process.kill(pid, 'SIGSTOP');
-      stoppedAt = Date.now() - t0;
       await waitFor('jeopardy', () => events.some((e) => e.what === 'jeopardy'), 5000, 20);
     } finally {
       for (const pid of pids) process.kill(pid, 'SIGCONT');
