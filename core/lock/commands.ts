@@ -17,7 +17,8 @@ export type SettingsPatch = Readonly<Record<string, unknown>>;
 export type Command =
   | { readonly op: 'kv.put'; readonly stamp: number; readonly key: string; readonly value: string; readonly expectRevision: number | null; readonly session: string | null }
   | { readonly op: 'kv.delete'; readonly stamp: number; readonly key: string; readonly expectRevision: number | null }
-  | { readonly op: 'session.open'; readonly stamp: number; readonly ttlMs: number; readonly info: SessionInfo }
+  /** `owner` names the token that opened the session; only it (or an admin) may use the session. */
+  | { readonly op: 'session.open'; readonly stamp: number; readonly ttlMs: number; readonly info: SessionInfo; readonly owner?: string }
   | { readonly op: 'session.close'; readonly stamp: number; readonly sessionId: string; readonly actor: string | null; readonly reason: string | null }
   /** Proposed by the leader when a session missed its TTL. */
   | { readonly op: 'session.expire'; readonly stamp: number; readonly sessionId: string }
@@ -85,7 +86,8 @@ export function decodeCommand(data: Uint8Array): Command | InvalidCommand {
     case 'session.open': {
       const info = decodeInfo(v.info);
       if (!isInt(v.ttlMs) || !info) return bad('needs ttlMs and info');
-      return { op: 'session.open', stamp, ttlMs: v.ttlMs, info };
+      if (v.owner !== undefined && !isStr(v.owner)) return bad('bad owner');
+      return { op: 'session.open', stamp, ttlMs: v.ttlMs, info, ...(isStr(v.owner) ? { owner: v.owner } : {}) };
     }
     case 'session.close':
       if (!isStr(v.sessionId) || !isNullableStr(v.actor) || !isNullableStr(v.reason)) return bad('needs sessionId');

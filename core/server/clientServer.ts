@@ -415,6 +415,16 @@ export class ClientServer {
     return v as number;
   }
 
+  /**
+   * checkOwner lets only the token that opened a session (or an admin) renew it, lock with it or
+   * close it: session ids are not secrets.
+   */
+  private checkOwner(token: TokenConfig, sessionId: string): void {
+    const session = this.node.machine.table.sessions.get(sessionId);
+    if (!session || token.role === 'admin') return;
+    if ((session.owner ?? '') !== token.name) throw new ApiError('PermissionDenied', `session ${sessionId} belongs to another client`);
+  }
+
   private async dispatchLocks(conn: Connection, method: Method, p: Record<string, unknown>): Promise<unknown> {
     const token = conn.token as TokenConfig;
     const table = this.node.machine.table;
@@ -432,7 +442,7 @@ export class ClientServer {
           app: typeof info.app === 'string' ? info.app.slice(0, 255) : '',
           label: typeof info.label === 'string' ? info.label.slice(0, 255) : '',
         };
-        const reply = await this.writeOk({ op: 'session.open', stamp: Date.now(), ttlMs, info: clean });
+        const reply = await this.writeOk({ op: 'session.open', stamp: Date.now(), ttlMs, info: clean, owner: token.name });
         const sessionId = (reply as { sessionId: string }).sessionId;
         this.node.leases.renew(sessionId, Date.now());
         this.attachSession(conn, sessionId);
@@ -441,6 +451,7 @@ export class ClientServer {
       case 'session.keepAlive': {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         this.requireLeader();
+        this.checkOwner(token, sessionId);
         const session = table.sessions.get(sessionId);
         if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
         this.node.leases.renew(sessionId, Date.now());
@@ -452,9 +463,12 @@ export class ClientServer {
       case 'session.close': {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         const reason = p.reason === undefined ? null : ClientServer.str(p, 'reason', 1024);
-        if (!conn.sessions.has(sessionId) && token.role !== 'admin') throw new ApiError('PermissionDenied', 'only the session owner or an admin may close a session');
-        if (!conn.sessions.has(sessionId) && reason === null) throw new ApiError('InvalidArgument', 'closing another client\'s session requires a reason');
-        await this.writeOk({ op: 'session.close', stamp: Date.now(), sessionId, actor: conn.sessions.has(sessionId) ? null : token.name, reason });
+        this.checkOwner(token, sessionId);
+        // The owner closes its own session quietly; anyone else (an admin) needs a reason, audited.
+        const session = table.sessions.get(sessionId);
+        const own = conn.sessions.has(sessionId) || (session !== undefined && (session.owner ?? '') === token.name && reason === null);
+        if (!own && reason === null) throw new ApiError('InvalidArgument', 'closing another client\'s session requires a reason');
+        await this.writeOk({ op: 'session.close', stamp: Date.now(), sessionId, actor: own ? null : token.name, reason });
         return { ok: true };
       }
       case 'sessions.list':
@@ -466,6 +480,7 @@ export class ClientServer {
       case 'lock.release': {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         const name = ClientServer.str(p, 'name', 256);
+        this.checkOwner(token, sessionId);
         await this.writeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name });
         return { ok: true };
       }
@@ -536,6 +551,7 @@ export class ClientServer {
     const mode = p.mode;
     const waitMs = ClientServer.int(p, 'waitMs', 0, this.node.machine.table.settings.maxWaitMs);
     const lockDelayMs = p.lockDelayMs === undefined || p.lockDelayMs === null ? null : ClientServer.int(p, 'lockDelayMs', 0, 3_600_000);
+    this.checkOwner(conn.token as TokenConfig, sessionId);
     this.attachSession(conn, sessionId);
     const reply = await this.writeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs });
     if ('kind' in reply && reply.kind === 'granted') return { name, mode: reply.mode, token: reply.token };

@@ -261,6 +261,17 @@ describe('bad input gets typed errors', () => {
     const spec = JSON.parse(clientToken) as { clientToken: string; readerToken: string };
     const weak = await connect({ endpoints: cluster.summary.endpoints, token: spec.clientToken });
     await expectCode(weak.admin.forceRelease('owned/1', { reason: 'not allowed' }), 'PermissionDenied');
+    // Session ids are not secrets: another client's token cannot use, renew or close them.
+    const weakCall = (weak as unknown as { connection: { call: (m: string, p: unknown, o: unknown) => Promise<unknown> } }).connection;
+    for (const [method, params] of [
+      ['session.keepAlive', { sessionId: s.id }],
+      ['lock.release', { sessionId: s.id, name: 'owned/1' }],
+      ['lock.acquire', { sessionId: s.id, name: 'owned/3', mode: 'exclusive', waitMs: 0 }],
+      ['session.close', { sessionId: s.id }],
+    ] as const) {
+      const err = await weakCall.call(method, params, { idempotent: false }).catch((e: unknown) => e);
+      expect((err as WardenError).code, method).toBe('PermissionDenied');
+    }
     const reader = await connect({ endpoints: cluster.summary.endpoints, token: spec.readerToken });
     await expectCode(reader.openSession({ ttlMs: 5000 }), 'PermissionDenied');
     expect((await reader.locks.list({ prefix: 'owned/' }))[0]?.holders[0]?.token).toBe(lock.token);
