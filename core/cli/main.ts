@@ -123,6 +123,8 @@ async function runClusterLocal(args: string[]): Promise<number> {
     if (!values.json) process.stderr.write('stopping the local cluster...\n');
     cluster.stopControl();
     await cluster.stopAll();
+    // A data dir the launcher made up is removed; one named with --data is kept for a restart.
+    if (values.data === undefined) (await import('node:fs')).rmSync(cluster.dataDir, { recursive: true, force: true });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
@@ -396,6 +398,13 @@ export async function main(argv: string[]): Promise<number> {
         return await runTopology(rest);
       case 'member':
         return await runMember(rest);
+      case 'start':
+        // `npm start`: the console is not built yet, so start what it would embed.
+        process.stderr.write('warden: the desktop console is not part of this build yet; starting a local three-datacenter cluster instead (Ctrl-C to stop)\n');
+        return await runClusterLocal(['local', ...rest]);
+      case 'console':
+        process.stderr.write('warden: the web console is not part of this build yet; use `warden topology`, `warden lock list` and `warden status` against a cluster\n');
+        return 2;
       case 'kv':
         return await runKv(rest);
       case 'lock':
