@@ -41,11 +41,13 @@ commands:
   events [--name N] [--kind K] [--actor A] [--since T] [--until T] [--limit N]
   settings get | settings set KEY=VALUE...
 
-cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN), --json`;
+cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN),
+  --ca FILE (or WARDEN_CA) for wss:// endpoints with a private CA, --json`;
 
 const common = {
   endpoints: { type: 'string' },
   token: { type: 'string' },
+  ca: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -62,7 +64,7 @@ function print(json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
 }
 
-async function withClient<T>(values: { endpoints?: string | undefined; token?: string | undefined }, run: (client: WardenClient) => Promise<T>): Promise<T> {
+async function withClient<T>(values: { endpoints?: string | undefined; token?: string | undefined; ca?: string | undefined }, run: (client: WardenClient) => Promise<T>): Promise<T> {
   const target = resolveTarget(values, process.env);
   const client = await connect(target);
   try {

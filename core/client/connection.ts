@@ -93,6 +93,7 @@ export class Connection {
   private async dial(deadline: number): Promise<WebSocket> {
     let delay = 50;
     let lastError = 'no endpoint answered';
+    let certFailures = 0;
     for (let attempt = 0; Date.now() < deadline && !this.closed; attempt++) {
       const url = this.endpoint;
       try {
@@ -105,6 +106,13 @@ export class Connection {
       } catch (err) {
         if (err instanceof WardenError && (err.code === 'Unauthenticated' || err.code === 'PermissionDenied')) throw err;
         lastError = `${url}: ${(err as Error).message}`;
+        // A certificate we do not trust will not become trusted by retrying: give up after a
+        // whole round of endpoints refused that way.
+        const code = (err as { code?: string }).code ?? '';
+        certFailures = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code) ? certFailures + 1 : 0;
+        if (certFailures >= this.endpoints.length) {
+          throw new WardenError({ code: 'Unavailable', message: `TLS certificate not trusted (${lastError}); pass the CA that signed it` });
+        }
         this.current = (this.current + 1) % this.endpoints.length;
         if ((attempt + 1) % this.endpoints.length === 0) {
           await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));

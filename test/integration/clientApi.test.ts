@@ -287,3 +287,48 @@ describe('data directory safety', () => {
     expect(createHash('sha256').update(readFileSync(`${dir}/data/warden.db`)).digest('hex')).toBe(hash);
   });
 });
+
+describe('TLS', () => {
+  it('serves clients and peers over wss with the configured certificate; the CLI and SDK trust it only with --ca', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const dir = tempDir();
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      { stdio: 'ignore' },
+    );
+    const [peer, client] = [await freePort(), await freePort()];
+    const url = `wss://127.0.0.1:${client}/client`;
+    const config = validateConfig(
+      {
+        id: 'n1',
+        datacenter: 'dc-a',
+        dataDir: `${dir}/data`,
+        clusterId: 'tls-test',
+        secret: 'the-cluster-secret-0123',
+        listen: { peer: `127.0.0.1:${peer}`, client: `127.0.0.1:${client}` },
+        members: [{ id: 'n1', datacenter: 'dc-a', peerUrl: `wss://127.0.0.1:${peer}/peer`, clientUrl: url }],
+        tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/cert.pem` },
+        tokens: [{ token: ADMIN, role: 'admin' }],
+      },
+      '/',
+    );
+    const tlsNode = await WardenNode.start(config, silentLogger);
+    try {
+      await waitFor('leadership', () => tlsNode.isReady(), 10_000, 20);
+      const c = await connect({ endpoints: [url], token: ADMIN, ca: readFileSync(`${dir}/cert.pem`, 'utf8') });
+      await c.kv.put('/tls/k', 'secure');
+      expect((await c.status()).nodes[0]?.state).toBe('leader');
+      await c.close();
+      const env = { WARDEN_ENDPOINTS: url, WARDEN_TOKEN: ADMIN };
+      const withCa = await runCli(['kv', 'get', '/tls/k', '--ca', `${dir}/cert.pem`], env);
+      expect(withCa.stdout.trim(), withCa.stderr).toBe('secure');
+      const withoutCa = await runCli(['kv', 'get', '/tls/k'], env, 30_000);
+      expect(withoutCa.code).toBe(1);
+      expect(withoutCa.stderr).toMatch(/certificate|Unavailable/i);
+    } finally {
+      await tlsNode.close();
+    }
+  });
+});
