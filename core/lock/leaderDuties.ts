@@ -20,11 +20,14 @@ export class LeaderDuties {
   private officeTerm = -1;
   private clockInFlight = false;
   private lastClockProposal = -Infinity;
+  /** Expiries whose proposal failed, by session, with when they failed: retried after a pause. */
+  private readonly failedExpiries = new Map<string, number>();
 
   /** stepDown forgets the current term, so the next term starts with a fresh grace. */
   stepDown(): void {
     this.officeTerm = -1;
     this.clockInFlight = false;
+    this.failedExpiries.clear();
   }
 
   /**
@@ -37,12 +40,21 @@ export class LeaderDuties {
       this.officeTerm = term;
       this.leases.takeOffice(table.sessions.values(), now);
       this.clockInFlight = false;
+      this.failedExpiries.clear();
+    }
+    // NB: a failed expiry is retried only after a pause, so a leader that cannot commit (or
+    // whose proposals keep timing out) does not append a new expiry on every tick.
+    const retryAfterMs = Math.max(1000, minClockGapMs * 20);
+    for (const [sessionId, failedAt] of this.failedExpiries) {
+      if (now - failedAt < retryAfterMs) continue;
+      this.failedExpiries.delete(sessionId);
+      this.leases.expiryFailed(sessionId);
     }
     for (const sessionId of this.leases.due(table.sessions.values(), now)) {
       duties.push({
         command: { op: 'session.expire', stamp: now, sessionId },
         settled: (committed) => {
-          if (!committed) this.leases.expiryFailed(sessionId);
+          if (!committed) this.failedExpiries.set(sessionId, now);
         },
       });
     }
