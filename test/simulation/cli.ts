@@ -1,5 +1,5 @@
 // Effectful (argv, stdout, child processes, exit code). The simulator's command line:
-//   npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--trace] [--verbose]
+//   npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--trace] [--verbose]
 // Runs seeds S..S+N-1 (S defaults to 1; decimal or 0x-hex), one status line per failing seed with
 // its rerun command, then a summary. With --json the last line is one JSON object. Exit code: 0
 // when no seed found a violation, 1 when one did (also with --bug, where that is the expected
@@ -20,12 +20,13 @@ interface CliOptions {
   json: boolean;
   workers: number;
   virtualMs?: number;
+  strictJeopardy: boolean;
   trace: boolean;
   verbose: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--trace] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--trace] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -37,7 +38,7 @@ function parseNumber(text: string | undefined, flag: string): number {
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { seeds: 1, seed: 1, json: false, workers: 1, trace: false, verbose: false };
+  const options: CliOptions = { seeds: 1, seed: 1, json: false, workers: 1, strictJeopardy: false, trace: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     switch (arg) {
@@ -62,6 +63,9 @@ function parseArgs(argv: readonly string[]): CliOptions {
       case '--virtual-ms':
         options.virtualMs = parseNumber(argv[++i], arg);
         break;
+      case '--strict-jeopardy':
+        options.strictJeopardy = true;
+        break;
       case '--trace':
         options.trace = true;
         break;
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
     const result = runSeed(options.seed, {
       ...(options.bug ? { bug: options.bug } : {}),
       ...(options.virtualMs !== undefined ? { virtualMs: options.virtualMs } : {}),
+      ...(options.strictJeopardy ? { strictJeopardy: true } : {}),
       trace: (line) => process.stdout.write(`${line}\n`),
     });
     for (const violation of result.violations) process.stdout.write(`VIOLATION ${violation}\n`);
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
   const runOptions: SeedOptions = {
     ...(options.bug ? { bug: options.bug } : {}),
     ...(options.virtualMs !== undefined ? { virtualMs: options.virtualMs } : {}),
+    ...(options.strictJeopardy ? { strictJeopardy: true } : {}),
   };
   const started = performance.now();
   const onResult = (result: RunResult): void => {
@@ -100,7 +106,7 @@ async function main(): Promise<void> {
       const status = failed ? 'FAIL' : 'ok  ';
       process.stdout.write(
         `${status} seed=${hex(result.seed)} events=${result.events} wall=${result.wallMs.toFixed(0)}ms linearizability=${result.linearizability}` +
-          `${failed ? ` ${result.violations[0]}` : ''} rerun: ${rerunCommand(result.seed, options.bug, options.virtualMs)}\n`,
+          `${failed ? ` ${result.violations[0]}` : ''} rerun: ${rerunCommand(result.seed, options.bug, options.virtualMs)}${options.strictJeopardy ? ' --strict-jeopardy' : ''}\n`,
       );
       if (failed && options.verbose) process.stdout.write(`     config: ${result.config}\n`);
     }

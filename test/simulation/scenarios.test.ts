@@ -1,19 +1,24 @@
 // Effectful only in virtual time. Scripted scenarios on the simulator's harness: real NodeHosts on
 // the simulated network and disks, but with faults and elections placed by hand, for interleavings
-// too specific to wait for from random seeds. Each one pins down a bug the simulator's review found.
+// too specific to wait for from random seeds. Each KV one pins down a bug the simulator's review
+// found; the lock one walks the lock application's wiring (leader duties, keep-alives, queued
+// acquires, lock checker) through an expiry with lock-delay.
 
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../core/util/prng.ts';
 import type { ProposalOutcome } from '../../core/node/nodeHost.ts';
+import type { Reply, ApplyResult } from '../../core/lock/lockMachine.ts';
+import { LockChecker } from './checkers/locks.ts';
 import { Cluster } from './harness/cluster.ts';
-import { encodeCommand, type KvResult } from './harness/kvMachine.ts';
+import { LockNodes, SimLockMachine, type LockCluster, type NodeAnswer } from './harness/lockApp.ts';
+import { encodeCommand, KvMachine, type KvResult } from './harness/kvMachine.ts';
 import { SimClock } from './harness/simClock.ts';
 
 /** scripted builds a five-node cluster whose nodes never tick on their own: the script drives elections. */
 function scripted() {
   const clock = new SimClock();
   const applied: string[][] = [[], [], [], [], []];
-  const cluster = new Cluster(
+  const cluster = new Cluster<KvResult, KvMachine>(
     clock,
     new Prng(1),
     {
@@ -33,6 +38,7 @@ function scripted() {
       disk: { latencyMs: 0.1, jitterMs: 0 },
       bugs: new Set(),
     },
+    () => new KvMachine(),
     {
       onApplied: (node, entry) => {
         if (entry.type === 'command') applied[node]?.push(JSON.parse(new TextDecoder().decode(entry.data)).value as string);
@@ -126,5 +132,105 @@ describe('simulation scenarios', () => {
     // NodeHost told p3's client 'Dropped' ("definitely not applied") when p4 took the index on
     // n1, yet p3 was committed. Only 'Unknown' (or waiting for what is applied there) is correct.
     expect(p3 === undefined || p3.ok || p3.reason !== 'Dropped', `p3 was reported ${JSON.stringify(p3)} but applied`).toBe(true);
+  });
+});
+
+/** lockCluster builds a calm three-node cluster replicating the lock machine, with the lock nodes and checker wired as in a lock seed. */
+function lockCluster() {
+  const clock = new SimClock();
+  let nodes: LockNodes | null = null;
+  let cluster: LockCluster | null = null;
+  const checker = new LockChecker({
+    nodeCount: 3,
+    machine: (node) => cluster?.node(node).machine?.machine ?? null,
+    name: (node) => `n${node + 1}`,
+    now: () => clock.now,
+  });
+  cluster = new Cluster<ApplyResult, SimLockMachine>(
+    clock,
+    new Prng(2),
+    {
+      nodeCount: 3,
+      tickMs: 50,
+      tickDrift: 0,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      maxEntriesPerMessage: 64,
+      maxInflightMessages: 16,
+      priorities: [1, 1, 1],
+      snapshotEvery: 20,
+      deferDrain: true,
+      network: { baseDelayMs: 2, jitterMs: 1, dropRate: 0, duplicateRate: 0, spikeRate: 0, spikeMs: 0 },
+      disk: { latencyMs: 1, jitterMs: 0 },
+      bugs: new Set(),
+    },
+    (node) => new SimLockMachine(new Set(), () => checker.onRestore(node)),
+    {
+      onBoot: (node) => {
+        nodes?.onBoot(node);
+        checker.onBoot(node);
+      },
+      onTick: (node) => nodes?.onTick(node),
+      onApplied: (node, entry, result) => {
+        checker.onApplied(node, entry, result);
+        nodes?.onApplied(node, result);
+      },
+    },
+  );
+  const built = cluster;
+  nodes = new LockNodes(clock, built, { rates: [1, 1, 1], offsetsMs: [0, 0, 0] }, checker);
+  built.start();
+  /** run executes events until `done()` or `ms` of virtual time have passed. */
+  const run = (ms: number, done: () => boolean = () => false): void => {
+    const until = clock.now + ms;
+    while (!done() && clock.step(until));
+  };
+  run(5_000, () => built.leader() !== undefined);
+  const leader = built.leader();
+  if (!leader) throw new Error('no leader');
+  const lockNodes = nodes;
+  /** request runs one request on the leader to its answer. */
+  const request = <T>(send: (node: number, answer: (a: NodeAnswer<T>) => void) => void): NodeAnswer<T> => {
+    let answer: NodeAnswer<T> | undefined;
+    send(leader.index, (a) => (answer = a));
+    run(2_000, () => answer !== undefined);
+    if (!answer) throw new Error('no answer');
+    return answer;
+  };
+  const open = (ttlMs: number): string => {
+    const a = request<Reply>((node, answer) => lockNodes.openSession(node, ttlMs, { host: 'h', pid: 1, app: 'sim', label: '' }, answer));
+    if (a.kind !== 'ok' || !a.value.ok || !('kind' in a.value) || a.value.kind !== 'session') throw new Error(`open: ${JSON.stringify(a)}`);
+    return a.value.sessionId;
+  };
+  return { clock, cluster: built, nodes: lockNodes, checker, leader, run, request, open };
+}
+
+describe('simulation scenarios: locks', () => {
+  it('a holder that stops its keep-alives expires after its TTL, and its waiter gets the lock only after the lock-delay', () => {
+    const s = lockCluster();
+    expect(s.request<Reply>((node, answer) => s.nodes.setSettings(node, { lockDelayMs: 1_000 }, answer))).toMatchObject({ kind: 'ok', value: { ok: true } });
+    const holder = s.open(1_500);
+    const waiter = s.open(1_500);
+    const granted = s.request<Reply>((node, answer) => s.nodes.acquire(node, holder, 'a', 'exclusive', 0, null, answer));
+    expect(granted).toMatchObject({ kind: 'ok', value: { ok: true, kind: 'granted' } });
+    const lastRenewal = s.clock.now;
+    let answer: NodeAnswer<Reply> | undefined;
+    s.nodes.acquire(s.leader.index, waiter, 'a', 'exclusive', 20_000, null, (a) => (answer = a));
+    // Only the waiter keeps its session alive.
+    for (let i = 0; i < 40 && answer === undefined; i++) {
+      s.nodes.keepAlive(s.leader.index, waiter, () => {});
+      s.run(300, () => answer !== undefined);
+    }
+    expect(answer).toMatchObject({ kind: 'ok', value: { ok: true, kind: 'granted', name: 'a' } });
+    const events = s.leader.machine?.machine.table.events ?? [];
+    const expiry = events.find((e) => e.kind === 'session.expire' && e.sessionId === holder);
+    const grant = events.find((e) => e.kind === 'lock.grant' && e.sessionId === waiter);
+    expect(expiry && grant).toBeTruthy();
+    expect((expiry?.time ?? 0) - lastRenewal).toBeGreaterThanOrEqual(1_500);
+    expect((grant?.time ?? 0) - (expiry?.time ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(s.checker.violations).toEqual([]);
+    expect(s.checker.stats).toMatchObject({ expiries: 1, expiryReleases: 1, delayChecks: 1 });
   });
 });

@@ -1,14 +1,15 @@
 // Effectful only in virtual time. Cluster runs real NodeHosts (the production driver around the
 // production RaftNode) on simulated disks and a simulated network, ticks each node on its own
 // slightly drifting virtual clock, and offers the fault primitives the nemesis and the liveness
-// phase use: crash, restart, membership changes and leadership transfers.
+// phase use: crash, restart, membership changes and leadership transfers. The replicated
+// application is a parameter: the KV test machine, or the production lock machine.
 
 import { assert } from '../../../core/util/assert.ts';
 import type { Prng } from '../../../core/util/prng.ts';
 import { NodeHost, type ProposalOutcome } from '../../../core/node/nodeHost.ts';
 import { nodeId } from '../../../core/raft/types.ts';
 import type { BugName, ConfChange, Entry, Membership, Message, NodeId, RaftConfig, RaftStatus } from '../../../core/raft/types.ts';
-import { KvMachine, type KvResult } from './kvMachine.ts';
+import type { StateMachine } from '../../../core/node/ports.ts';
 import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
 import { SimNetwork, type NetworkFaults } from './simNetwork.ts';
 import { SimStorage, type DiskFaults } from './simStorage.ts';
@@ -39,25 +40,37 @@ export interface ClusterConfig {
   readonly bugs: ReadonlySet<BugName>;
 }
 
-/** ClusterHooks let checkers observe the cluster without the cluster knowing about them. */
+/**
+ * SimMachine is a replicated application the simulator can run: a StateMachine that can also
+ * render its state canonically, so that the liveness phase can compare converged replicas.
+ */
+export interface SimMachine<Result> extends StateMachine<Result> {
+  digest(): string;
+}
+
+/** ClusterHooks let checkers and applications observe the cluster without the cluster knowing about them. */
 export interface ClusterHooks {
-  /** Every committed entry a node applies, in order, including re-applies after a restart. */
-  onApplied?(node: number, entry: Entry): void;
+  /** Every committed entry a node applies, in order, including re-applies after a restart; `result` is the machine's answer for commands. */
+  onApplied?(node: number, entry: Entry, result: unknown): void;
   /** Every message a node hands to its transport, before the network can lose it. */
   onSend?(from: number, message: Message): void;
   onCrash?(node: number): void;
   onRestart?(node: number): void;
+  /** A node booted (first start or restart): its host exists and its machine holds the restored snapshot. */
+  onBoot?(node: number): void;
+  /** A node ticked (after host.tick()): where an application runs its per-tick work, as a production node does. */
+  onTick?(node: number): void;
 }
 
 /** SimNode is one member: a disk that survives crashes and, while it runs, a host and its state machine. */
-export interface SimNode {
+export interface SimNode<R, M extends SimMachine<R>> {
   readonly index: number;
   readonly id: NodeId;
   readonly storage: SimStorage;
   /** Virtual milliseconds per tick on this node (clock drift). */
   readonly tickMs: number;
-  host: NodeHost<KvResult> | null;
-  machine: KvMachine | null;
+  host: NodeHost<R> | null;
+  machine: M | null;
   incarnation: number;
   tickEvent: SimEvent | null;
 }
@@ -75,8 +88,8 @@ export interface ClusterStats {
  * Cluster owns the simulated members. It never decides what fault to inject (the nemesis does)
  * and never judges what happened (the checkers do).
  */
-export class Cluster {
-  readonly nodes: readonly SimNode[];
+export class Cluster<R, M extends SimMachine<R>> {
+  readonly nodes: readonly SimNode<R, M>[];
   readonly ids: readonly NodeId[];
   readonly network: SimNetwork;
   readonly config: ClusterConfig;
@@ -85,14 +98,17 @@ export class Cluster {
   private readonly prng: Prng;
   private readonly hooks: ClusterHooks;
   private readonly maxPriority: number;
+  private readonly createMachine: (node: number) => M;
 
-  constructor(clock: SimClock, prng: Prng, config: ClusterConfig, hooks: ClusterHooks = {}) {
+  /** `createMachine` makes a node's fresh, empty state machine at every boot (a restart forgets memory). */
+  constructor(clock: SimClock, prng: Prng, config: ClusterConfig, createMachine: (node: number) => M, hooks: ClusterHooks = {}) {
     assert(config.nodeCount >= 1 && config.nodeCount <= 9, `bad node count ${config.nodeCount}`);
     assert(config.priorities.length === config.nodeCount, 'one priority per node');
     this.clock = clock;
     this.prng = prng;
     this.config = config;
     this.hooks = hooks;
+    this.createMachine = createMachine;
     this.maxPriority = Math.max(...config.priorities);
     const ids = Array.from({ length: config.nodeCount }, (_, i) => nodeId(`n${i + 1}`));
     this.ids = ids;
@@ -117,7 +133,7 @@ export class Cluster {
   }
 
   /** node returns the member at `index`. */
-  node(index: number): SimNode {
+  node(index: number): SimNode<R, M> {
     const node = this.nodes[index];
     assert(node !== undefined, `no node ${index}`);
     return node;
@@ -144,8 +160,8 @@ export class Cluster {
    * leader returns the running node that believes it leads in the highest term, if any. Stale
    * leaders in lower terms may coexist briefly; callers want the freshest.
    */
-  leader(): SimNode | undefined {
-    let best: SimNode | undefined;
+  leader(): SimNode<R, M> | undefined {
+    let best: SimNode<R, M> | undefined;
     let bestTerm = -1;
     for (const node of this.nodes) {
       if (!node.host) continue;
@@ -193,7 +209,7 @@ export class Cluster {
   }
 
   /** proposeConfChange proposes a membership change through the current leader, if there is one. */
-  proposeConfChange(change: ConfChange, callback: (outcome: ProposalOutcome<KvResult>) => void = () => {}): boolean {
+  proposeConfChange(change: ConfChange, callback: (outcome: ProposalOutcome<R>) => void = () => {}): boolean {
     const leader = this.leader();
     if (!leader?.host) return false;
     leader.host.proposeConfChange(change, callback);
@@ -215,7 +231,7 @@ export class Cluster {
     return this.node(index).host?.status() ?? null;
   }
 
-  private boot(node: SimNode): void {
+  private boot(node: SimNode<R, M>): void {
     const config: RaftConfig = {
       id: node.id,
       electionTicks: this.config.electionTicks,
@@ -228,12 +244,12 @@ export class Cluster {
       maxInflightMessages: this.config.maxInflightMessages,
       bugs: this.config.bugs,
     };
-    const machine = new KvMachine();
+    const machine = this.createMachine(node.index);
     const index = node.index;
     const network = this.network;
     const hooks = this.hooks;
     node.machine = machine;
-    node.host = new NodeHost<KvResult>({
+    node.host = new NodeHost<R>({
       config,
       storage: node.storage,
       transport: {
@@ -246,18 +262,20 @@ export class Cluster {
       random: this.prng.fork(`raft/${node.id}/${node.incarnation}`),
       snapshotEvery: this.config.snapshotEvery,
       ...(this.config.deferDrain ? { schedule: (run: () => void) => void this.clock.schedule(0, EventKind.drain, index, run) } : {}),
-      onApplied: hooks.onApplied ? (entry) => hooks.onApplied?.(index, entry) : undefined,
+      onApplied: hooks.onApplied ? (entry, result) => hooks.onApplied?.(index, entry, result) : undefined,
     });
+    hooks.onBoot?.(index);
     // A random phase, so that the nodes' ticks interleave differently in every run.
     this.scheduleTick(node, this.prng.next() * node.tickMs);
   }
 
-  private scheduleTick(node: SimNode, delayMs: number): void {
+  private scheduleTick(node: SimNode<R, M>, delayMs: number): void {
     node.tickEvent = this.clock.schedule(delayMs, EventKind.tick, node.index, () => {
       node.tickEvent = null;
       if (!node.host) return;
       this.scheduleTick(node, node.tickMs);
       node.host.tick();
+      if (node.host) this.hooks.onTick?.(node.index);
     });
   }
 

@@ -3,7 +3,7 @@
 // packet weather, transfers leadership and walks members through remove → learner → voter.
 
 import type { Prng } from '../../../core/util/prng.ts';
-import type { Cluster } from './cluster.ts';
+import type { Cluster, SimMachine } from './cluster.ts';
 import { EventKind, type SimClock } from './simClock.ts';
 import type { NetworkFaults } from './simNetwork.ts';
 
@@ -54,18 +54,18 @@ type Action = keyof NemesisConfig['weights'];
  * Nemesis injects faults until stopped. It only uses what the cluster exposes, so every fault
  * it can cause is one a real deployment can suffer.
  */
-export class Nemesis {
+export class Nemesis<R, M extends SimMachine<R>> {
   readonly stats: NemesisStats = { crashes: 0, partitions: 0, asymmetric: 0, storms: 0, transfers: 0, membership: 0, depositions: 0 };
   private readonly clock: SimClock;
   private readonly prng: Prng;
-  private readonly cluster: Cluster;
+  private readonly cluster: Cluster<R, M>;
   private readonly config: NemesisConfig;
   private readonly calm: NetworkFaults;
   private running = false;
   private stormUntil = 0;
   private lastLeaderTerm = 0;
 
-  constructor(clock: SimClock, prng: Prng, cluster: Cluster, config: NemesisConfig) {
+  constructor(clock: SimClock, prng: Prng, cluster: Cluster<R, M>, config: NemesisConfig) {
     this.clock = clock;
     this.prng = prng;
     this.cluster = cluster;

@@ -8,7 +8,7 @@ import type { Prng } from '../../../core/util/prng.ts';
 import type { NodeId } from '../../../core/raft/types.ts';
 import type { KvInput, KvOutput, Operation } from '../checkers/linearizability.ts';
 import type { Cluster } from './cluster.ts';
-import { encodeCommand, type KvCommand } from './kvMachine.ts';
+import { encodeCommand, type KvCommand, type KvMachine, type KvResult } from './kvMachine.ts';
 import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
 
 /** KvOperation is one history record: a client's request, when it was made and answered, and the answer. */
@@ -70,7 +70,7 @@ export class Workload {
   readonly stats: WorkloadStats = { invoked: 0, ok: 0, failed: 0, unknown: 0, readsLost: 0 };
   private readonly clock: SimClock;
   private readonly prng: Prng;
-  private readonly cluster: Cluster;
+  private readonly cluster: Cluster<KvResult, KvMachine>;
   private readonly config: WorkloadConfig;
   private readonly clients: Client[] = [];
   /** Requests sent and not yet settled; `finish` turns the writes among them into unknown outcomes. */
@@ -79,7 +79,7 @@ export class Workload {
   private nextValue = 0;
   private running = false;
 
-  constructor(clock: SimClock, prng: Prng, cluster: Cluster, config: WorkloadConfig) {
+  constructor(clock: SimClock, prng: Prng, cluster: Cluster<KvResult, KvMachine>, config: WorkloadConfig) {
     assert(config.keys.length > 0 && config.clients > 0, 'a workload needs keys and clients');
     this.clock = clock;
     this.prng = prng;
@@ -138,13 +138,13 @@ export class Workload {
 
   /**
    * probe performs one operation for the liveness phase, retrying until it succeeds or the
-   * deadline passes. Every attempt is recorded like any client's, so the final reads take part
-   * in the linearizability check.
+   * deadline passes (`deadline()` is asked each time: the liveness phase may extend it). Every
+   * attempt is recorded like any client's, so the final reads take part in the linearizability check.
    */
-  probe(input: KvInput, deadline: number, done: (output: KvOutput | null) => void): void {
+  probe(input: KvInput, deadline: () => number, done: (output: KvOutput | null) => void): void {
     const client: Client = { index: -1, process: this.nextProcess++, target: this.prng.int(this.cluster.nodes.length), seen: new Map(), seq: 0 };
     const attempt = (): void => {
-      if (this.clock.now >= deadline) {
+      if (this.clock.now >= deadline()) {
         done(null);
         return;
       }
