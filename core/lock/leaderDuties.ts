@@ -7,10 +7,19 @@ import type { Command } from './commands.ts';
 import { LeaseKeeper } from './leases.ts';
 import type { LockTable } from './lockTable.ts';
 
-/** Duty is one command to propose, with a callback for its outcome. */
+/**
+ * Duty is one command to propose, with a callback for its outcome: true committed, false
+ * definitely not (refused, or another entry took its index), null unknown (it may still commit).
+ */
 export interface Duty {
   readonly command: Command;
-  readonly settled: (committed: boolean) => void;
+  readonly settled: (committed: boolean | null) => void;
+}
+
+/** settledOf maps a proposal's reason for failing to a Duty outcome: only definite failures retry. */
+export function settledOf(outcome: { readonly ok: boolean; readonly reason?: string }): boolean | null {
+  if (outcome.ok) return true;
+  return outcome.reason === 'NotLeader' || outcome.reason === 'Dropped' || outcome.reason === 'TransferInProgress' ? false : null;
 }
 
 /** LeaderDuties is the leader's bookkeeping for session expiry and clock entries. */
@@ -54,7 +63,9 @@ export class LeaderDuties {
       duties.push({
         command: { op: 'session.expire', stamp: now, sessionId },
         settled: (committed) => {
-          if (!committed) this.failedExpiries.set(sessionId, now);
+          // NB: an expiry whose outcome is unknown stays pending (it may still commit): retrying
+          // it would append duplicates while the leader cannot commit. A new term starts afresh.
+          if (committed === false) this.failedExpiries.set(sessionId, now);
         },
       });
     }

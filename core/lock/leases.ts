@@ -56,6 +56,14 @@ export class LeaseKeeper {
     return out;
   }
 
+  /**
+   * isExpiring says whether an expiry of the session has been proposed: its lease has lapsed, so
+   * keep-alives must no longer be acknowledged (the client would believe it safe).
+   */
+  isExpiring(sessionId: string): boolean {
+    return this.expiring.has(sessionId);
+  }
+
   /** expiryFailed lets a failed expiry proposal be retried on the next check. */
   expiryFailed(sessionId: string): void {
     this.expiring.delete(sessionId);

@@ -454,6 +454,9 @@ export class ClientServer {
         this.checkOwner(token, sessionId);
         const session = table.sessions.get(sessionId);
         if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
+        // The leader has already proposed this session's expiry: its lease lapsed, so do not
+        // tell the client it is safe.
+        if (this.node.leases.isExpiring(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
         this.node.leases.renew(sessionId, Date.now());
         this.attachSession(conn, sessionId);
         const locks: Methods['session.keepAlive']['result']['locks'] = [];

@@ -10,7 +10,7 @@ import type { NetworkFaults, NodeReport } from '../api/clientProtocol.ts';
 import { encodeCommand } from '../lock/commands.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult } from '../lock/lockMachine.ts';
-import { LeaderDuties } from '../lock/leaderDuties.ts';
+import { LeaderDuties, settledOf } from '../lock/leaderDuties.ts';
 import type { LeaseKeeper } from '../lock/leases.ts';
 import { LockMachine } from '../lock/lockMachine.ts';
 import { NodeHost } from '../node/nodeHost.ts';
@@ -216,7 +216,7 @@ export class WardenNode {
     const now = Date.now();
     for (const duty of this.duties.tick(this.machine.table, term, now, this.tickMs)) {
       if (duty.command.op === 'session.expire') this.log.log('info', 'session missed its TTL; proposing expiry', { sessionId: duty.command.sessionId });
-      this.propose(duty.command, (outcome) => duty.settled(outcome.ok));
+      this.propose(duty.command, (outcome) => duty.settled(settledOf(outcome)));
     }
     this.placeLeader(now);
   }

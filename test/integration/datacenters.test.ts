@@ -31,13 +31,22 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
       const lan = topo.rtt.filter((r) => dcOf.get(r.from) === dcOf.get(r.to)).map((r) => r.ms);
       const lanRtt = Math.max(...lan);
       const injected: Record<string, number> = { 'dc-a|dc-b': 60, 'dc-a|dc-c': 90, 'dc-b|dc-c': 70 };
+      const byPair = new Map<string, number[]>();
       for (const r of topo.rtt) {
         const a = dcOf.get(r.from) as string;
         const b = dcOf.get(r.to) as string;
         if (a === b) continue;
-        const expected = injected[a < b ? `${a}|${b}` : `${b}|${a}`] as number;
-        expect(r.ms, `${r.from}->${r.to}`).toBeGreaterThanOrEqual(expected);
-        expect(r.ms, `${r.from}->${r.to}`).toBeLessThanOrEqual(expected * 1.25 + lanRtt);
+        const pair = a < b ? `${a}|${b}` : `${b}|${a}`;
+        // Injected delay is never undercut on any link.
+        expect(r.ms, `${r.from}->${r.to}`).toBeGreaterThanOrEqual(injected[pair] as number);
+        byPair.set(pair, [...(byPair.get(pair) ?? []), r.ms]);
+      }
+      // The measured RTT between two datacenters (the median of their links, so that one link
+      // delayed by a busy machine does not decide) is within 25% of the injected one plus the LAN RTT.
+      expect([...byPair.keys()].sort()).toEqual(Object.keys(injected).sort());
+      for (const [pair, samples] of byPair) {
+        const median = [...samples].sort((x, y) => x - y)[Math.floor(samples.length / 2)] as number;
+        expect(median, pair).toBeLessThanOrEqual((injected[pair] as number) * 1.25 + lanRtt);
       }
       expect(topo.electionTimeoutMs).toBeGreaterThanOrEqual(10 * 90);
       const cli = JSON.parse((await runCli(['topology', '--json'], env)).stdout) as { datacenters: unknown[] };

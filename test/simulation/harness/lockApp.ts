@@ -7,7 +7,7 @@
 
 import { assert } from '../../../core/util/assert.ts';
 import { encodeCommand, type Command, type LockMode, type SessionInfo, type SettingsPatch } from '../../../core/lock/commands.ts';
-import { LeaderDuties } from '../../../core/lock/leaderDuties.ts';
+import { LeaderDuties, settledOf } from '../../../core/lock/leaderDuties.ts';
 import { LockMachine, type ApplyResult, type Reply } from '../../../core/lock/lockMachine.ts';
 import type { Notice } from '../../../core/lock/lockTable.ts';
 import type { ProposalOutcome } from '../../../core/node/nodeHost.ts';
@@ -191,7 +191,7 @@ export class LockNodes {
         assert(session !== undefined, `duty expires ${command.sessionId}, which the leader's table does not hold`);
         this.observer.expireProposed(node, status.term, command.sessionId, command.stamp, now, session.ttlMs);
       } else if (command.op === 'clock') this.stats.clockEntries++;
-      this.propose(node, command, (outcome) => duty.settled(outcome.ok));
+      this.propose(node, command, (outcome) => duty.settled(settledOf(outcome)));
     }
   }
 
@@ -230,7 +230,8 @@ export class LockNodes {
     }
     const table = machine.machine.table;
     const session = table.sessions.get(sessionId);
-    if (!session) {
+    // As clientServer does: a session whose expiry this leader proposed is answered as gone.
+    if (!session || server.duties.leases.isExpiring(sessionId)) {
       answer({ kind: 'ok', value: 'SessionNotFound' });
       return;
     }
