@@ -1,6 +1,7 @@
 // Effectful (argv, stdout, child processes, exit code). The simulator's command line:
-//   npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--trace] [--verbose]
-// Runs seeds S..S+N-1 (S defaults to 1; decimal or 0x-hex), one status line per failing seed with
+//   npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--datacenters] [--trace] [--verbose]
+// Runs seeds S..S+N-1 (S defaults to 1; decimal or 0x-hex; --datacenters makes every one a
+// datacenter seed), one status line per failing seed with
 // its rerun command, then a summary. With --json the last line is one JSON object. Exit code: 0
 // when no seed found a violation, 1 when one did (also with --bug, where that is the expected
 // outcome: "caught" is reported on stdout), 2 on bad usage.
@@ -21,12 +22,13 @@ interface CliOptions {
   workers: number;
   virtualMs?: number;
   strictJeopardy: boolean;
+  datacenters: boolean;
   trace: boolean;
   verbose: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--trace] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: npm run sim -- --seeds N [--seed S] [--bug NAME] [--json] [--workers W] [--virtual-ms MS] [--strict-jeopardy] [--datacenters] [--trace] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -38,7 +40,7 @@ function parseNumber(text: string | undefined, flag: string): number {
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { seeds: 1, seed: 1, json: false, workers: 1, strictJeopardy: false, trace: false, verbose: false };
+  const options: CliOptions = { seeds: 1, seed: 1, json: false, workers: 1, strictJeopardy: false, datacenters: false, trace: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     switch (arg) {
@@ -66,6 +68,9 @@ function parseArgs(argv: readonly string[]): CliOptions {
       case '--strict-jeopardy':
         options.strictJeopardy = true;
         break;
+      case '--datacenters':
+        options.datacenters = true;
+        break;
       case '--trace':
         options.trace = true;
         break;
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
       ...(options.bug ? { bug: options.bug } : {}),
       ...(options.virtualMs !== undefined ? { virtualMs: options.virtualMs } : {}),
       ...(options.strictJeopardy ? { strictJeopardy: true } : {}),
+      ...(options.datacenters ? { datacenters: true } : {}),
       trace: (line) => process.stdout.write(`${line}\n`),
     });
     for (const violation of result.violations) process.stdout.write(`VIOLATION ${violation}\n`);
@@ -98,6 +104,7 @@ async function main(): Promise<void> {
     ...(options.bug ? { bug: options.bug } : {}),
     ...(options.virtualMs !== undefined ? { virtualMs: options.virtualMs } : {}),
     ...(options.strictJeopardy ? { strictJeopardy: true } : {}),
+    ...(options.datacenters ? { datacenters: true } : {}),
   };
   const started = performance.now();
   const onResult = (result: RunResult): void => {
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
       const status = failed ? 'FAIL' : 'ok  ';
       process.stdout.write(
         `${status} seed=${hex(result.seed)} events=${result.events} wall=${result.wallMs.toFixed(0)}ms linearizability=${result.linearizability}` +
-          `${failed ? ` ${result.violations[0]}` : ''} rerun: ${rerunCommand(result.seed, options.bug, options.virtualMs)}${options.strictJeopardy ? ' --strict-jeopardy' : ''}\n`,
+          `${failed ? ` ${result.violations[0]}` : ''} rerun: ${rerunCommand(result.seed, options.bug, options.virtualMs)}${options.strictJeopardy ? ' --strict-jeopardy' : ''}${options.datacenters ? ' --datacenters' : ''}\n`,
       );
       if (failed && options.verbose) process.stdout.write(`     config: ${result.config}\n`);
     }
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
   const failing = results.filter((result) => result.violations.length > 0);
   const events = results.reduce((sum, result) => sum + result.events, 0);
   const unknown = results.filter((result) => result.linearizability === 'unknown').length;
+  const datacenterSeeds = results.filter((result) => (result.stats.datacenters ?? 0) > 0).length;
   // Determinism self-check: the first seed again, in this process; its trace hash must match.
   const first = results[0];
   let deterministic = true;
@@ -129,12 +137,12 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${results.length} seeds, ${failing.length} with violations, ${unknown} with linearizability unknown (search budget), ` +
       `${events} events in ${(wallMs / 1000).toFixed(1)} s wall (${eventsPerSecond} events/s, ${(wallMs / Math.max(1, results.length)).toFixed(0)} ms/seed over ${options.workers} worker(s)), ` +
-      `${virtualSeconds.toFixed(0)} virtual s, deterministic=${deterministic}\n`,
+      `${virtualSeconds.toFixed(0)} virtual s, ${datacenterSeeds} datacenter seed(s), deterministic=${deterministic}\n`,
   );
   if (options.bug) process.stdout.write(`bug ${options.bug}: ${failing.length > 0 ? `caught first by seed=${hex(failing[0]!.seed)}` : 'NOT caught'}\n`);
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ seeds: results.length, violations: failing.length, deterministic, eventsPerSecond, firstFailingSeed: failing[0]?.seed ?? null })}\n`,
+      `${JSON.stringify({ seeds: results.length, violations: failing.length, deterministic, eventsPerSecond, datacenterSeeds, firstFailingSeed: failing[0]?.seed ?? null })}\n`,
     );
   }
   process.exitCode = failing.length > 0 || !deterministic ? 1 : 0;

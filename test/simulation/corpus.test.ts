@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSeeds } from './pool.ts';
 import type { RunResult } from './run.ts';
-import { corpusSeeds, describeFailure, FRESH_SEEDS, range, summarize, SUITE_WORKERS } from './suite.ts';
+import { corpusSeeds, datacenterSeeds, describeFailure, FRESH_SEEDS, range, summarize, SUITE_WORKERS } from './suite.ts';
 
 const half = Math.ceil(FRESH_SEEDS.count / 2);
 const corpus = corpusSeeds();
@@ -33,5 +33,9 @@ describe('simulation: regression corpus and fresh seeds (first half)', () => {
   it(`fresh seeds ${fresh[0]}..${fresh[fresh.length - 1]} pass`, () => {
     const failures = fresh.map((seed) => results.get(seed)).filter((r): r is RunResult => !r || r.violations.length > 0);
     expect(failures.map((r) => describeFailure(r))).toEqual([]);
+  });
+
+  it('fresh seeds include datacenter seeds (101 of 1..400)', () => {
+    expect(datacenterSeeds(fresh.map((seed) => results.get(seed)).filter((r): r is RunResult => r !== undefined))).toBeGreaterThan(50);
   });
 });

@@ -1,7 +1,7 @@
 // Effectful only in virtual time. The determinism self-check: one seed run twice in the same
 // process must produce the same event count and trace hash (any Date.now, Math.random, Map-order
 // or timer leak would show up here), while different seeds must produce different traces. Seed 7
-// runs the KV workload and seed 1 the lock workload.
+// runs the KV workload, seed 1 the lock workload, and seed 9 the KV workload over three datacenters.
 
 import { describe, expect, it } from 'vitest';
 import { runSeed } from './run.ts';
@@ -22,6 +22,17 @@ describe('simulation: determinism', () => {
     const second = runSeed(1);
     expect(first.linearizability).toBe('n/a'); // A lock seed.
     expect(first.stats.grants).toBeGreaterThan(10);
+    expect(second.traceHash).toBe(first.traceHash);
+    expect(second.events).toBe(first.events);
+    expect(second.violations).toEqual(first.violations);
+    expect(second.stats).toEqual(first.stats);
+  });
+
+  it('a datacenter seed run twice gives identical traces', () => {
+    const first = runSeed(9);
+    const second = runSeed(9);
+    expect(first.stats.datacenters).toBe(3);
+    expect(first.stats.datacenterIsolations).toBeGreaterThan(0);
     expect(second.traceHash).toBe(first.traceHash);
     expect(second.events).toBe(first.events);
     expect(second.violations).toEqual(first.violations);

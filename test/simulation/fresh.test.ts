@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSeeds } from './pool.ts';
 import type { RunResult } from './run.ts';
-import { corpusSeeds, describeFailure, FRESH_SEEDS, range, summarize, SUITE_WORKERS } from './suite.ts';
+import { corpusSeeds, datacenterSeeds, describeFailure, FRESH_SEEDS, range, summarize, SUITE_WORKERS } from './suite.ts';
 
 const half = Math.ceil(FRESH_SEEDS.count / 2);
 const corpus = corpusSeeds();
@@ -26,5 +26,9 @@ describe('simulation: fresh seeds (second half)', () => {
   it(`fresh seeds ${fresh[0]}..${fresh[fresh.length - 1]} pass`, () => {
     expect(results.length).toBe(fresh.length);
     expect(results.filter((r) => r.violations.length > 0).map((r) => describeFailure(r))).toEqual([]);
+  });
+
+  it('include datacenter seeds (105 of 401..800)', () => {
+    expect(datacenterSeeds(results)).toBeGreaterThan(50);
   });
 });

@@ -35,6 +35,11 @@ export interface RunOptions {
    * acknowledged keep-alive, as the SDK counts) is a violation instead of a counted event.
    */
   readonly strictJeopardy?: boolean;
+  /**
+   * true: every seed spreads its nodes over datacenters (with the datacenter draws it would have
+   * as a datacenter seed); false: none does; absent: the seed decides (DATACENTER_SEED_RATE).
+   */
+  readonly datacenters?: boolean;
   /** Receives one status line per event (slow; for debugging a single seed). */
   readonly trace?: (line: string) => void;
 }
@@ -123,7 +128,8 @@ interface ProbeBudget {
 export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const prng = new Prng(seed);
   const bugs = new Set<BugName>(options.bug ? [options.bug] : []);
-  const swarm = swarmOptions(prng.fork('swarm'), bugs);
+  const datacenters = { prng: prng.fork('datacenters'), ...(options.datacenters !== undefined ? { force: options.datacenters } : {}) };
+  const swarm = swarmOptions(prng.fork('swarm'), bugs, datacenters);
   const lock = swarm.lock;
   if (lock) return simulate<ApplyResult, SimLockMachine>(seed, options, prng, swarm, (clock, cluster) => lockApplication(clock, prng, cluster, swarm, lock, bugs, options));
   return simulate<KvResult, KvMachine>(seed, options, prng, swarm, (clock, cluster) => kvApplication(clock, prng, cluster, swarm, options));
@@ -241,6 +247,9 @@ function simulate<R, M extends SimMachine<R>>(
       partitions: nemesis.stats.partitions + nemesis.stats.asymmetric,
       transfers: nemesis.stats.transfers,
       membership: nemesis.stats.membership,
+      datacenters: cluster.network.datacenters?.count ?? 0,
+      datacenterIsolations: nemesis.stats.datacenterIsolations,
+      latencyChanges: nemesis.stats.latencyChanges,
       messages: cluster.network.stats.sent,
       fullChecks: safety.fullChecks,
     },

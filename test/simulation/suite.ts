@@ -54,8 +54,13 @@ export function summarize(label: string, results: readonly RunResult[], wallMs: 
   return (
     `${label}: ${results.length} seeds, ${events} events, ${virtualS.toFixed(0)} virtual s in ${(wallMs / 1000).toFixed(1)} s wall ` +
     `(${Math.round(events / (cpuMs / 1000))} events/s per worker, ${(cpuMs / results.length).toFixed(0)} ms per seed), ` +
-    `${unknown} linearizability search(es) out of budget`
+    `${unknown} linearizability search(es) out of budget, ${datacenterSeeds(results)} datacenter seed(s)`
   );
+}
+
+/** datacenterSeeds counts the runs whose nodes were spread over datacenters. */
+export function datacenterSeeds(results: readonly RunResult[]): number {
+  return results.filter((r) => (r.stats.datacenters ?? 0) > 0).length;
 }
 
 /**

@@ -10,6 +10,7 @@ import { NodeHost, type ProposalOutcome } from '../../../core/node/nodeHost.ts';
 import { nodeId } from '../../../core/raft/types.ts';
 import type { BugName, ConfChange, Entry, Membership, Message, NodeId, RaftConfig, RaftStatus } from '../../../core/raft/types.ts';
 import type { StateMachine } from '../../../core/node/ports.ts';
+import { Datacenters, type DatacenterConfig } from './datacenters.ts';
 import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
 import { SimNetwork, type NetworkFaults } from './simNetwork.ts';
 import { SimStorage, type DiskFaults } from './simStorage.ts';
@@ -36,6 +37,8 @@ export interface ClusterConfig {
    */
   readonly deferDrain: boolean;
   readonly network: NetworkFaults;
+  /** Datacenter seeds: which datacenter each node is in and the latency between datacenters; absent or null for one flat network. */
+  readonly datacenters?: DatacenterConfig | null;
   readonly disk: DiskFaults;
   readonly bugs: ReadonlySet<BugName>;
 }
@@ -113,7 +116,8 @@ export class Cluster<R, M extends SimMachine<R>> {
     const ids = Array.from({ length: config.nodeCount }, (_, i) => nodeId(`n${i + 1}`));
     this.ids = ids;
     const bootstrap: Membership = { voters: ids.slice().sort(), learners: [] };
-    this.network = new SimNetwork(clock, prng.fork('network'), ids, config.network, (to, message) => this.deliver(to, message));
+    const datacenters = config.datacenters ? new Datacenters(config.datacenters) : null;
+    this.network = new SimNetwork(clock, prng.fork('network'), ids, config.network, (to, message) => this.deliver(to, message), datacenters);
     const drift = prng.fork('drift');
     this.nodes = ids.map((id, index) => ({
       index,

@@ -1,6 +1,7 @@
 // Effectful only in virtual time. Nemesis is the safety phase's fault schedule: at seeded random
 // moments it crashes and restarts nodes, cuts the network symmetrically or one way, changes the
-// packet weather, transfers leadership and walks members through remove → learner → voter.
+// packet weather, transfers leadership, walks members through remove → learner → voter, and on
+// datacenter seeds isolates whole datacenters and changes the latency between two of them.
 
 import type { Prng } from '../../../core/util/prng.ts';
 import type { Cluster, SimMachine } from './cluster.ts';
@@ -19,6 +20,10 @@ export interface NemesisConfig {
     readonly weather: number;
     readonly transfer: number;
     readonly membership: number;
+    /** Cut every link between one datacenter and the rest (datacenter seeds only; 0 otherwise). */
+    readonly isolateDatacenter: number;
+    /** Change the one-way latency between two datacenters for a while (datacenter seeds only; 0 otherwise). */
+    readonly datacenterLatency: number;
   };
   /**
    * Probability that a newly elected leader is deposed (crashed or cut off) within a few
@@ -35,6 +40,10 @@ export interface NemesisConfig {
   readonly faultMs: readonly [number, number];
   /** Bad weather: the packet faults used while a weather action lasts. */
   readonly storm: NetworkFaults;
+  /** A datacenter stays isolated for a uniform time in [lo, hi] (unless another heal comes first). */
+  readonly datacenterMs: readonly [number, number];
+  /** A changed datacenter latency is the drawn one times one of these factors, for a `faultMs` while. */
+  readonly latencyFactors: readonly number[];
 }
 
 /** NemesisStats counts actions taken, for the run report. */
@@ -46,6 +55,8 @@ export interface NemesisStats {
   transfers: number;
   membership: number;
   depositions: number;
+  datacenterIsolations: number;
+  latencyChanges: number;
 }
 
 type Action = keyof NemesisConfig['weights'];
@@ -55,7 +66,17 @@ type Action = keyof NemesisConfig['weights'];
  * it can cause is one a real deployment can suffer.
  */
 export class Nemesis<R, M extends SimMachine<R>> {
-  readonly stats: NemesisStats = { crashes: 0, partitions: 0, asymmetric: 0, storms: 0, transfers: 0, membership: 0, depositions: 0 };
+  readonly stats: NemesisStats = {
+    crashes: 0,
+    partitions: 0,
+    asymmetric: 0,
+    storms: 0,
+    transfers: 0,
+    membership: 0,
+    depositions: 0,
+    datacenterIsolations: 0,
+    latencyChanges: 0,
+  };
   private readonly clock: SimClock;
   private readonly prng: Prng;
   private readonly cluster: Cluster<R, M>;
@@ -64,6 +85,8 @@ export class Nemesis<R, M extends SimMachine<R>> {
   private running = false;
   private stormUntil = 0;
   private lastLeaderTerm = 0;
+  /** Per datacenter pair ("a-b"), how many latency changes it has seen, so an old change's restore does not undo a newer one. */
+  private readonly latencyVersions = new Map<string, number>();
 
   constructor(clock: SimClock, prng: Prng, cluster: Cluster<R, M>, config: NemesisConfig) {
     this.clock = clock;
@@ -84,9 +107,10 @@ export class Nemesis<R, M extends SimMachine<R>> {
     this.running = false;
   }
 
-  /** healAll ends every fault now: links restored, calm weather, every crashed node restarted. */
+  /** healAll ends every fault now: links restored, calm weather, the drawn datacenter latencies, every crashed node restarted. */
   healAll(): void {
     this.cluster.network.heal();
+    this.cluster.network.datacenters?.reset();
     this.cluster.network.faults = { ...this.calm, dropRate: 0, duplicateRate: 0, spikeRate: 0 };
     for (const node of this.cluster.nodes) if (!node.host) this.cluster.restart(node.index);
   }
@@ -152,6 +176,10 @@ export class Nemesis<R, M extends SimMachine<R>> {
         return this.transfer();
       case 'membership':
         return this.membership();
+      case 'isolateDatacenter':
+        return this.isolateDatacenter();
+      case 'datacenterLatency':
+        return this.datacenterLatency();
       default:
         return;
     }
@@ -256,6 +284,47 @@ export class Nemesis<R, M extends SimMachine<R>> {
       }
     }
     this.stats.membership++;
+  }
+
+  /**
+   * isolateDatacenter cuts one datacenter off from the others, both ways, as a lost WAN uplink
+   * would, and heals it later. Half the time it is the leader's datacenter, which forces the rest
+   * to elect a leader elsewhere (when they still hold a majority).
+   */
+  private isolateDatacenter(): void {
+    const network = this.cluster.network;
+    const dcs = network.datacenters;
+    if (!dcs || dcs.count < 2) return;
+    const leader = this.cluster.leader();
+    const dc = leader && this.prng.chance(0.5) ? dcs.datacenterOf(leader.index) : this.prng.int(dcs.count);
+    network.isolateDatacenter(dc);
+    this.stats.datacenterIsolations++;
+    const [lo, hi] = this.config.datacenterMs;
+    this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
+      if (this.running) network.heal();
+    });
+  }
+
+  /**
+   * datacenterLatency moves the latency between two datacenters (a rerouted or congested WAN
+   * link) to a multiple of its drawn value, both ways, and restores it after a while (also once
+   * the nemesis has stopped: the drawn value is what healAll restores anyway).
+   */
+  private datacenterLatency(): void {
+    const dcs = this.cluster.network.datacenters;
+    if (!dcs || dcs.count < 2) return;
+    const a = this.prng.int(dcs.count);
+    const b = (a + 1 + this.prng.int(dcs.count - 1)) % dcs.count;
+    const drawn = dcs.config.oneWayMs[a]?.[b] ?? 0;
+    dcs.setOneWayMs(a, b, drawn * this.prng.pick(this.config.latencyFactors));
+    this.stats.latencyChanges++;
+    const key = `${Math.min(a, b)}-${Math.max(a, b)}`;
+    const version = (this.latencyVersions.get(key) ?? 0) + 1;
+    this.latencyVersions.set(key, version);
+    const [lo, hi] = this.config.faultMs;
+    this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
+      if (this.latencyVersions.get(key) === version) dcs.setOneWayMs(a, b, drawn);
+    });
   }
 
   private scheduleHeal(): void {

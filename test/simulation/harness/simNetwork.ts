@@ -1,16 +1,18 @@
 // Effectful only in virtual time. SimNetwork carries Raft messages between simulated nodes with
-// seeded delay, jitter (hence reordering), loss, duplication, latency spikes and directed link
-// cuts (symmetric and asymmetric partitions). Every random draw comes from its own Prng stream.
+// seeded delay, jitter (hence reordering), loss, duplication, latency spikes, directed link cuts
+// (symmetric and asymmetric partitions) and, on datacenter seeds, per-datacenter-pair latency and
+// datacenter isolation. Every random draw comes from its own Prng stream.
 
 import { assert } from '../../../core/util/assert.ts';
 import type { Prng } from '../../../core/util/prng.ts';
 import type { Transport } from '../../../core/node/ports.ts';
 import type { Message, NodeId } from '../../../core/raft/types.ts';
+import type { Datacenters } from './datacenters.ts';
 import { EventKind, type SimClock } from './simClock.ts';
 
 /** NetworkFaults are the knobs of the packet model; the nemesis may change them during a run. */
 export interface NetworkFaults {
-  /** Every message takes at least this long. */
+  /** Every message takes at least this long (on datacenter seeds, on top of its link's datacenter latency). */
   baseDelayMs: number;
   /** Plus a uniform extra delay in [0, jitterMs); jitter larger than the gap between sends reorders. */
   jitterMs: number;
@@ -38,11 +40,14 @@ export type Deliver = (to: number, message: Message) => void;
 /**
  * SimNetwork is the simulated packet network between n nodes, indexed 0..n-1. A cut link drops
  * messages both when they are sent and when they would arrive, so a partition takes effect at
- * once, as a real cable pull would for packets still queued at the switch.
+ * once, as a real cable pull would for packets still queued at the switch. With a datacenter
+ * model, every message also takes its datacenter pair's current one-way latency (plus jitter).
  */
 export class SimNetwork {
   faults: NetworkFaults;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, cutDropped: 0, duplicated: 0 };
+  /** The datacenter model, or null when every node sits in one flat network. */
+  readonly datacenters: Datacenters | null;
   private readonly clock: SimClock;
   private readonly prng: Prng;
   private readonly indexById = new Map<NodeId, number>();
@@ -50,8 +55,10 @@ export class SimNetwork {
   private readonly cuts: boolean[];
   private readonly deliver: Deliver;
 
-  constructor(clock: SimClock, prng: Prng, ids: readonly NodeId[], faults: NetworkFaults, deliver: Deliver) {
+  constructor(clock: SimClock, prng: Prng, ids: readonly NodeId[], faults: NetworkFaults, deliver: Deliver, datacenters: Datacenters | null = null) {
+    assert(datacenters === null || datacenters.config.nodeDatacenter.length === ids.length, 'one datacenter per node');
     this.clock = clock;
+    this.datacenters = datacenters;
     this.prng = prng;
     this.faults = { ...faults };
     this.n = ids.length;
@@ -124,6 +131,15 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * isolateDatacenter cuts every link between the nodes of datacenter `dc` and all other nodes,
+   * both ways; links inside `dc`, and among the other datacenters, stay up.
+   */
+  isolateDatacenter(dc: number): void {
+    assert(this.datacenters !== null, 'no datacenter model');
+    for (const [from, to] of this.datacenters.crossLinks(dc)) this.cut(from, to);
+  }
+
   /** heal restores every link. */
   heal(): void {
     this.cuts.fill(false);
@@ -140,6 +156,8 @@ export class SimNetwork {
     const f = this.faults;
     let delay = f.baseDelayMs + this.prng.next() * f.jitterMs;
     if (this.prng.chance(f.spikeRate)) delay += f.spikeMs;
+    // NB: drawn last, and only with a datacenter model, so flat seeds keep every draw they had.
+    if (this.datacenters) delay += this.datacenters.delayMs(from, to, this.prng);
     this.clock.schedule(delay, EventKind.deliver, to, () => {
       if (this.isCut(from, to)) {
         this.stats.cutDropped++;

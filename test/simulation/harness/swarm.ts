@@ -1,12 +1,14 @@
 // Pure. Swarm derives a whole simulation's shape from one seed, as TigerBeetle's VOPR does in
 // swarm mode: cluster size, Raft options, fault probabilities, which faults are on at all, the
 // client mix, and which application the cluster replicates (the KV test machine, or the lock
-// service's own state machine with lock clients). Different seeds therefore explore different
-// corners, not just different dice.
+// service's own state machine with lock clients). A fraction of seeds spread the nodes over
+// datacenters with WAN latency between them (drawn from a stream of its own). Different seeds
+// therefore explore different corners, not just different dice.
 
 import type { Prng } from '../../../core/util/prng.ts';
 import type { BugName } from '../../../core/raft/types.ts';
 import type { ClusterConfig } from './cluster.ts';
+import { DATACENTER_SEED_RATE, describeDatacenters, drawDatacenters, maxRttMs, WAN_TICK_MS, type DatacenterConfig } from './datacenters.ts';
 import type { LockWorkloadConfig } from './lockWorkload.ts';
 import type { NemesisConfig } from './nemesis.ts';
 import type { WorkloadConfig } from './workload.ts';
@@ -33,14 +35,31 @@ export interface SwarmOptions {
 /** LOCK_SEED_RATE is the fraction of seeds that run the lock workload. */
 export const LOCK_SEED_RATE = 0.35;
 
-/** TICK_MS is the nominal virtual tick; 10 ticks make an election timeout of 0.5 to 1 s, like a WAN setup. */
+/** TICK_MS is the nominal virtual tick of flat seeds, as in the `lan` profile: 10 ticks make an election timeout of 0.5 to 1 s. */
 export const TICK_MS = 50;
 
 /**
- * swarmOptions draws a configuration from `prng` (a stream dedicated to the swarm, so that a new
- * knob here never shifts the faults or the workload of existing seeds more than it must).
+ * DatacenterDraw is where a seed's datacenter choices come from. They have a stream of their own
+ * (the seed's `datacenters` fork), so that seeds in one flat network keep every configuration and
+ * fault draw they had before the datacenter model existed.
  */
-export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>): SwarmOptions {
+export interface DatacenterDraw {
+  readonly prng: Prng;
+  /** true: a datacenter seed whatever the draw; false: never; absent: DATACENTER_SEED_RATE of seeds. */
+  readonly force?: boolean;
+}
+
+/**
+ * swarmOptions draws a configuration from `prng` (a stream dedicated to the swarm, so that a new
+ * knob here never shifts the faults or the workload of existing seeds more than it must), and the
+ * datacenter setup, if any, from `datacenters`.
+ */
+export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>, datacenters: DatacenterDraw | null = null): SwarmOptions {
+  const dcPrng = datacenters?.prng ?? null;
+  // NB: the rate is drawn even when forced, so a forced seed's other datacenter draws equal its natural ones.
+  const drawnDc = dcPrng !== null && dcPrng.chance(DATACENTER_SEED_RATE);
+  const dc = dcPrng !== null && (datacenters?.force ?? drawnDc) ? dcPrng : null;
+  const tickMs = dc ? WAN_TICK_MS : TICK_MS;
   const hunter = prng.chance(0.3);
   const nodeCount = prng.chance(0.5) ? 3 : 5;
   const f = Math.floor((nodeCount - 1) / 2);
@@ -73,6 +92,9 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>): SwarmOptio
     bugs,
   };
   const enabled = (weight: number): number => (prng.chance(0.75) ? weight * prng.range(1, 3) : 0);
+  const dcWeights = dc
+    ? { isolateDatacenter: dc.range(1, 3), datacenterLatency: dc.chance(0.75) ? dc.range(1, 3) : 0 }
+    : { isolateDatacenter: 0, datacenterLatency: 0 };
   const nemesis: NemesisConfig = {
     meanIntervalMs: prng.pick([300, 1000, 3000]),
     weights: {
@@ -82,6 +104,7 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>): SwarmOptio
       weather: enabled(1),
       transfer: enabled(1),
       membership: enabled(1),
+      ...dcWeights,
     },
     deposeRate: prng.pick([0, 0, 0.3, 1]),
     deposeWithinMs: prng.pick([30, 100, 300]),
@@ -104,6 +127,8 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>): SwarmOptio
       spikeRate: 0.05,
       spikeMs: prng.range(200, 2000),
     },
+    datacenterMs: [0, 0],
+    latencyFactors: [1],
   };
   const workload: WorkloadConfig = {
     clients: prng.range(2, 5),
@@ -117,29 +142,70 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>): SwarmOptio
     casRatio: prng.pick([0.1, 0.3]),
   };
   // NB: drawn after everything above, so that KV seeds keep the configuration they always had.
-  const lock = prng.chance(LOCK_SEED_RATE) ? lockSwarm(prng, cluster.electionTicks * TICK_MS) : null;
-  if (hunter) {
-    // The "figure 8" hunter: three nodes, no pre-vote, entries sent one at a time, frequent short
-    // crashes, and every new leader deposed within a few round trips. Under these conditions an
-    // old term's entry reaches a majority just before its leader disappears (Raft §5.4.2, Figure
-    // 8) often enough to test it every run. Tuned by measuring how often the planted
-    // `commit-old-term` bug is caught: about one hunter seed in six, against almost never without.
-    return {
-      cluster: { ...cluster, nodeCount: 3, priorities: [1, 1, 1], preVote: false, maxEntriesPerMessage: 1, maxInflightMessages: 1 },
-      nemesis: {
-        ...nemesis,
-        meanIntervalMs: 1000,
-        weights: { ...nemesis.weights, crash: 6 },
-        maxDown: 1,
-        downtimeMs: [20, 300],
-        deposeRate: 1,
-        deposeWithinMs: 100,
-      },
-      workload,
-      lock,
-    };
-  }
-  return { cluster, nemesis, workload, lock };
+  const lock = prng.chance(LOCK_SEED_RATE) ? lockSwarm(prng, cluster.electionTicks * tickMs) : null;
+  const flat = hunter ? hunterSwarm(cluster, nemesis, workload, lock) : { cluster, nemesis, workload, lock };
+  return dc ? withDatacenters(flat, dc, prioritized && !hunter) : flat;
+}
+
+/**
+ * hunterSwarm turns a drawn configuration into the "figure 8" hunter's: three nodes, no pre-vote,
+ * entries sent one at a time, frequent short crashes, and every new leader deposed within a few
+ * round trips. Under these conditions an old term's entry reaches a majority just before its
+ * leader disappears (Raft §5.4.2, Figure 8) often enough to test it every run. Tuned by measuring
+ * how often the planted `commit-old-term` bug is caught: about one hunter seed in six, against
+ * almost never without.
+ */
+function hunterSwarm(cluster: ClusterConfig, nemesis: NemesisConfig, workload: WorkloadConfig, lock: LockSwarm | null): SwarmOptions {
+  return {
+    cluster: { ...cluster, nodeCount: 3, priorities: [1, 1, 1], preVote: false, maxEntriesPerMessage: 1, maxInflightMessages: 1 },
+    nemesis: {
+      ...nemesis,
+      meanIntervalMs: 1000,
+      weights: { ...nemesis.weights, crash: 6 },
+      maxDown: 1,
+      downtimeMs: [20, 300],
+      deposeRate: 1,
+      deposeWithinMs: 100,
+    },
+    workload,
+    lock,
+  };
+}
+
+/**
+ * withDatacenters spreads a drawn configuration's nodes over datacenters: a layout and a latency
+ * matrix drawn from `dc` replace the flat base delay and jitter (loss, duplication and spikes
+ * stay), ticks follow the node's `wan` profile so that an election timeout is at least ten times
+ * the largest round trip, prioritized seeds prefer the first datacenter's voters (the design's
+ * datacenter-aware leader preference), and the nemesis holds its datacenter isolations for a
+ * while. Storms keep their jitter, on top of the datacenter latency.
+ */
+function withDatacenters(options: SwarmOptions, dc: Prng, prioritized: boolean): SwarmOptions {
+  const { cluster, nemesis } = options;
+  const datacenters: DatacenterConfig = drawDatacenters(dc, cluster.nodeCount);
+  const electionMs = cluster.electionTicks * WAN_TICK_MS;
+  if (electionMs < 10 * maxRttMs(datacenters)) throw new RangeError(`election timeout ${electionMs} ms under ten round trips of ${maxRttMs(datacenters)} ms`);
+  const priorities = datacenters.nodeDatacenter.map((d) => (prioritized && d === 0 ? 2 : 1));
+  return {
+    ...options,
+    cluster: {
+      ...cluster,
+      tickMs: WAN_TICK_MS,
+      priorities,
+      network: { ...cluster.network, baseDelayMs: 0, jitterMs: 0 },
+      datacenters,
+    },
+    nemesis: {
+      ...nemesis,
+      storm: { ...nemesis.storm, baseDelayMs: 0 },
+      datacenterMs: dc.pick([
+        [1000, 5000],
+        [3000, 15000],
+        [5000, 30000],
+      ] as const),
+      latencyFactors: [0.5, 2, 4],
+    },
+  };
 }
 
 /**
@@ -187,7 +253,8 @@ export function describeSwarm(options: SwarmOptions): string {
     `batch=${c.maxEntriesPerMessage} inflight=${c.maxInflightMessages} snapEvery=${c.snapshotEvery} defer=${c.deferDrain} ` +
     `prio=[${c.priorities.join(',')}] net=${c.network.baseDelayMs}+${c.network.jitterMs}ms drop=${c.network.dropRate} ` +
     `dup=${c.network.duplicateRate} faults=${faults} every=${options.nemesis.meanIntervalMs}ms${depose} maxDown=${options.nemesis.maxDown} ` +
-    (options.lock ? describeLock(options.lock) : `clients=${options.workload.clients} keys=${options.workload.keys.length}`)
+    (options.lock ? describeLock(options.lock) : `clients=${options.workload.clients} keys=${options.workload.keys.length}`) +
+    (c.datacenters ? ` tick=${c.tickMs}ms ${describeDatacenters(c.datacenters)}` : '')
   );
 }
 
