@@ -98,6 +98,30 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
         return leader && s.nodes.filter((n) => n.datacenter === 'dc-a').every((n) => n.appliedIndex >= leader.commitIndex && n.state === 'follower' || n.state === 'leader');
       }, 30_000, 200);
       for (const key of acked) expect((await c.kv.get(key))?.key, key).toBe(key);
+
+      // Each of the other datacenters in turn: writes and locks go on in the remaining two.
+      for (const dc of ['dc-b', 'dc-c']) {
+        const cut = Date.now();
+        await fault('isolate', dc);
+        await waitFor(`a leader outside ${dc}`, async () => {
+          const s = await c.status();
+          return s.leader && s.leader.datacenter !== dc && s.nodes.find((n) => n.id === s.leader?.id)?.state === 'leader' ? s.leader : null;
+        }, 30_000, 200);
+        for (let i = 0; i < 5; i++) {
+          await c.kv.put(`/dc/without-${dc}/${i}`, `v${i}`);
+          acked.push(`/dc/without-${dc}/${i}`);
+        }
+        const held = await session.acquire(`dc/lock-without-${dc}`);
+        await held.release();
+        expect(Date.now() - cut, `serving without ${dc}`).toBeLessThan(20_000);
+        await fault('heal');
+        await waitFor(`${dc} to catch up`, async () => {
+          const s = await c.status();
+          const leader = s.nodes.find((n) => n.state === 'leader');
+          return leader && s.nodes.filter((n) => n.datacenter === dc).every((n) => n.appliedIndex >= leader.commitIndex) ? true : null;
+        }, 30_000, 200);
+      }
+      for (const key of acked) expect((await c.kv.get(key))?.key, key).toBe(key);
       await session.close();
     } finally {
       await client?.close();
