@@ -1,6 +1,6 @@
-// Effectful. `warden cluster local`: generates a cluster (secret, tokens, ports, one data dir
-// per node), starts one process per node, waits for a leader, and stops everything on
-// SIGINT/SIGTERM. Reusing --data restarts the same cluster with its data.
+// Effectful. `warden cluster local` and the console's launcher: generates a cluster (secret,
+// tokens, ports, one data dir per node), starts one process per node, waits for a leader, and
+// stops everything on SIGINT/SIGTERM. Reusing --data restarts the same cluster with its data.
 
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
@@ -59,6 +59,27 @@ export interface LocalClusterOptions {
   readonly learners?: number;
   readonly jitterMs?: number;
   readonly lossPercent?: number;
+  /** How to run a node process (absent: this Node.js running warden.js). */
+  readonly nodeCommand?: NodeCommand;
+}
+
+/**
+ * NodeCommand runs `warden node`: the executable, the arguments before `node --config FILE`,
+ * and extra environment. The desktop app passes its own binary with ELECTRON_RUN_AS_NODE=1,
+ * because a packaged app has no separate Node.js to run.
+ */
+export interface NodeCommand {
+  readonly execPath: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** LaunchStep is one step of `launch`, for a progress display. */
+export interface LaunchStep {
+  readonly stage: 'starting' | 'electing' | 'ready';
+  /** Nodes whose client port answers /health. */
+  readonly nodesStarted: number;
+  readonly nodesTotal: number;
 }
 
 /** LatencySpec is a uniform one-way latency or per-pair values ("dc-a:dc-b" → ms). */
@@ -183,11 +204,13 @@ export class LocalCluster {
   /** Datacenters each node currently cannot reach (isolation faults). */
   private readonly blocked = new Map<string, Set<string>>();
   private control: Server | null = null;
+  private readonly nodeCommand: NodeCommand | null;
 
-  constructor(spec: LocalClusterSpec, dataDir: string, host: string) {
+  constructor(spec: LocalClusterSpec, dataDir: string, host: string, nodeCommand: NodeCommand | null = null) {
     this.spec = spec;
     this.dataDir = dataDir;
     this.host = host;
+    this.nodeCommand = nodeCommand;
   }
 
   /** open loads or plans the cluster in a data dir and writes the node configs. */
@@ -208,7 +231,7 @@ export class LocalCluster {
       spec = await planCluster(options);
       writeFileSync(specPath, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
     }
-    const cluster = new LocalCluster(spec, dataDir, options.host);
+    const cluster = new LocalCluster(spec, dataDir, options.host, options.nodeCommand ?? null);
     for (const node of spec.nodes) {
       mkdirSync(join(dataDir, node.id), { recursive: true });
       writeFileSync(cluster.configPath(node.id), nodeConfigYaml(spec, node, join(dataDir, node.id, 'data'), options.host), { mode: 0o600 });
@@ -231,9 +254,10 @@ export class LocalCluster {
     const logFd = openSync(join(this.dataDir, id, 'node.log'), 'a');
     // WARDEN_NODE_FLAGS passes extra Node.js flags to node processes (for example --cpu-prof).
     const flags = (process.env.WARDEN_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...flags, WARDEN_JS, 'node', '--config', this.configPath(id)], {
+    const command = this.nodeCommand ?? { execPath: process.execPath, args: [...flags, WARDEN_JS] };
+    const child = spawn(command.execPath, [...command.args, 'node', '--config', this.configPath(id)], {
       stdio: ['ignore', logFd, logFd, 'ipc'],
-      env: { ...process.env, WARDEN_EXIT_WITH_PARENT: '1' },
+      env: { ...process.env, ...(command.env ?? {}), WARDEN_EXIT_WITH_PARENT: '1' },
     });
     closeSync(logFd);
     this.children.set(id, child);
@@ -245,10 +269,11 @@ export class LocalCluster {
   }
 
   /** waitForLeader polls status until a leader is known and every node answers, or times out. */
-  async waitForLeader(timeoutMs: number): Promise<void> {
+  async waitForLeader(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError = 'no answer';
     while (Date.now() < deadline) {
+      if (signal?.aborted) throw new Error('the launch was stopped');
       for (const [id, child] of this.children) {
         if (child.exitCode !== null) throw new Error(`node ${id} exited with status ${child.exitCode}; see ${join(this.dataDir, id, 'node.log')}`);
       }
@@ -267,6 +292,51 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`the cluster did not elect a leader within ${timeoutMs} ms (${lastError})`);
+  }
+
+  /**
+   * launch starts every node, waits until each answers /health on its client port, then until
+   * the cluster has a leader, reporting each step. An abort (the user stopped the launch) or a
+   * node that exits ends it with an error; the caller stops what was started.
+   */
+  async launch(options: { timeoutMs: number; onProgress?: (step: LaunchStep) => void; signal?: AbortSignal }): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    const total = this.spec.nodes.length;
+    const checkAlive = (): void => {
+      if (options.signal?.aborted) throw new Error('the launch was stopped');
+      for (const [id, child] of this.children) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`node ${id} exited (${child.exitCode ?? child.signalCode}) while starting; see ${join(this.dataDir, id, 'node.log')}`);
+        }
+      }
+    };
+    options.onProgress?.({ stage: 'starting', nodesStarted: 0, nodesTotal: total });
+    this.startAll();
+    const answering = new Set<string>();
+    while (answering.size < total) {
+      checkAlive();
+      if (Date.now() > deadline) throw new Error(`only ${answering.size} of ${total} nodes answered within ${options.timeoutMs} ms; see the node.log files in ${this.dataDir}`);
+      for (const node of this.spec.nodes) {
+        if (answering.has(node.id) || !(await this.answersHealth(node.clientPort))) continue;
+        answering.add(node.id);
+        options.onProgress?.({ stage: 'starting', nodesStarted: answering.size, nodesTotal: total });
+      }
+      if (answering.size < total) await new Promise((r) => setTimeout(r, 100));
+    }
+    options.onProgress?.({ stage: 'electing', nodesStarted: total, nodesTotal: total });
+    checkAlive();
+    await this.waitForLeader(Math.max(1000, deadline - Date.now()), options.signal);
+    options.onProgress?.({ stage: 'ready', nodesStarted: total, nodesTotal: total });
+  }
+
+  private async answersHealth(port: number): Promise<boolean> {
+    try {
+      const res = await fetch(`http://${this.host}:${port}/health`, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
   }
 
   /** stopAll sends SIGTERM, then SIGKILL to what is still running after a grace period. */

@@ -40,6 +40,11 @@ commands:
   session list | session close ID --reason TEXT
   events [--name N] [--kind K] [--actor A] [--since T] [--until T] [--limit N]
   settings get | settings set KEY=VALUE...
+  console [--port 7420] [--local | --endpoints URLS --token T] [--ca FILE] [--state-dir DIR] [--json]
+                                     the web console: prints a URL (with its access token) to open;
+                                     --local launches a 2,2,1 three-datacenter cluster for it;
+                                     saved connections live in --state-dir (default
+                                     $WARDEN_CONSOLE_STATE or ~/.config/warden-console)
 
 cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN),
   --ca FILE (or WARDEN_CA) for wss:// endpoints with a private CA, --json`;
@@ -405,8 +410,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write('warden: the desktop console is not part of this build yet; starting a local three-datacenter cluster instead (Ctrl-C to stop)\n');
         return await runClusterLocal(['local', ...rest]);
       case 'console':
-        process.stderr.write('warden: the web console is not part of this build yet; use `warden topology`, `warden lock list` and `warden status` against a cluster\n');
-        return 2;
+        // Loaded on demand: only the console needs its server, backend and database.
+        return await (await import('./consoleCommand.ts')).runConsole(rest);
       case 'kv':
         return await runKv(rest);
       case 'lock':

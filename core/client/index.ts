@@ -5,14 +5,14 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, PushEvent, SessionInfoWire, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
+import type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, PushEvent, Role, SessionInfoWire, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
 import { Connection, WardenError } from './connection.ts';
 import { Session } from './session.ts';
 
 export { WardenError } from './connection.ts';
 export { Session } from './session.ts';
 export type { Lock, LockLost, SessionEnded, AcquireOptions } from './session.ts';
-export type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, SessionView, TopologyView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
+export type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, Role, SessionView, TopologyView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
 
 /** ConnectOptions: the cluster's client endpoints and a bearer token. */
 export interface ConnectOptions {
@@ -141,12 +141,14 @@ export class WardenClient {
   private readonly connection: Connection;
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
+  private readonly token: string;
   readonly kv: KvApi;
   readonly locks: LocksApi;
   readonly admin: AdminApi;
   readonly events: EventsApi;
 
   constructor(options: ConnectOptions) {
+    this.token = options.token;
     this.connection = new Connection({
       endpoints: options.endpoints,
       token: options.token,
@@ -208,6 +210,14 @@ export class WardenClient {
     const session = new Session(this.connection, result.sessionId, result.ttlMs, (s) => this.sessions.delete(s));
     this.sessions.add(session);
     return session;
+  }
+
+  /**
+   * whoami asks the cluster which role this client's token grants, so that a tool (the console)
+   * can show it and refuse what the role would refuse anyway, before the user tries.
+   */
+  async whoami(): Promise<{ role: Role }> {
+    return this.connection.call('auth', { token: this.token }, { idempotent: true });
   }
 
   /** checkSequencer says whether `token` is still the current holder's token for `name`. */

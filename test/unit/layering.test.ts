@@ -103,12 +103,74 @@ describe('layering', () => {
       'core/storage': /^(better-sqlite3|node:.+|core\/(node\/ports|raft\/types|util\/.+|storage\/.+)\.ts)$/,
       'core/transport': /^(ws|node:.+|core\/(node\/ports|raft\/types|util\/.+|transport\/.+)\.ts)$/,
     };
+    // Storage may name the console API's types (the connection store's error codes), never its code.
+    const typesOnly: Record<string, RegExp> = { 'core/storage': /^core\/api\/.+\.ts$/ };
     const problems: string[] = [];
     for (const [folder, allowed] of Object.entries(rules)) {
       for (const file of filesUnder(folder)) {
-        for (const { spec } of importsOf(file)) {
+        for (const { spec, typeOnly } of importsOf(file)) {
           const to = spec.startsWith('.') ? `${target(file, spec)}` : spec;
-          if (!allowed.test(to)) problems.push(`${file} imports ${spec}`);
+          if (allowed.test(to) || (typeOnly && typesOnly[folder]?.test(to))) continue;
+          problems.push(`${file} imports ${spec}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the console backend imports the API, the SDK, the connection store, the local launcher, node built-ins and ws only', () => {
+    const allowed = /^(ws|node:.+|core\/(api\/.+|client\/.+|storage\/connectionStore|cli\/localCluster|console\/.+)\.ts)$/;
+    const problems: string[] = [];
+    for (const file of filesUnder('core/console')) {
+      for (const { spec } of importsOf(file)) {
+        const to = spec.startsWith('.') ? target(file, spec) : spec;
+        if (!allowed.test(to)) problems.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('nothing in core imports electron or the renderer', () => {
+    const problems: string[] = [];
+    for (const file of filesUnder('core')) {
+      for (const { spec } of importsOf(file)) {
+        if (spec === 'electron' || spec.startsWith('electron/') || target(file, spec).startsWith('renderer/')) problems.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the preload imports only core/api, electron and its own folder', () => {
+    const problems: string[] = [];
+    for (const file of filesUnder('electron/preload')) {
+      for (const { spec } of importsOf(file)) {
+        const to = target(file, spec);
+        if (spec === 'electron' || to.startsWith('core/api/') || to.startsWith('electron/preload/')) continue;
+        problems.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the Electron main process never imports the renderer', () => {
+    const problems: string[] = [];
+    for (const file of filesUnder('electron/main')) {
+      for (const { spec } of importsOf(file)) {
+        if (target(file, spec).startsWith('renderer/') || spec === 'renderer' || spec.startsWith('renderer/')) problems.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('only the Electron entry points import electron at run time; everything else imports its types', () => {
+    // There is no Electron binary under Node (tests, the CLI): a runtime import elsewhere would throw.
+    const entryPoints = new Set(['electron/main/index.ts', 'electron/preload/index.ts']);
+    const problems: string[] = [];
+    for (const folder of ['core', 'electron', 'build', 'test']) {
+      for (const file of filesUnder(folder)) {
+        if (entryPoints.has(file)) continue;
+        for (const { spec, typeOnly } of importsOf(file)) {
+          if ((spec === 'electron' || spec.startsWith('electron/')) && !typeOnly) problems.push(`${file} imports ${spec} at run time`);
         }
       }
     }
