@@ -12,6 +12,7 @@ import { WardenNode } from '../server/wardenNode.ts';
 import { parseIntOption, resolveTarget, UsageError } from './args.ts';
 import { holdWhileRunning, parseTime, runEventsCommand, runLockCommand, runSessionCommand, seconds } from './lockCommands.ts';
 import { LocalCluster, parseLatency } from './localCluster.ts';
+import { runStart } from './startCommand.ts';
 
 const USAGE = `usage: warden <command> [options]
 
@@ -45,6 +46,8 @@ commands:
                                      --local launches a 2,2,1 three-datacenter cluster for it;
                                      saved connections live in --state-dir (default
                                      $WARDEN_CONSOLE_STATE or ~/.config/warden-console)
+  start [console options]            npm start: the desktop app on a local cluster, or, without an
+                                     Electron runtime, \`console --local\` in a browser
 
 cluster options: --endpoints URL[,URL...] (or WARDEN_ENDPOINTS), --token T (or WARDEN_TOKEN),
   --ca FILE (or WARDEN_CA) for wss:// endpoints with a private CA, --json`;
@@ -406,9 +409,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'member':
         return await runMember(rest);
       case 'start':
-        // `npm start`: the console is not built yet, so start what it would embed.
-        process.stderr.write('warden: the desktop console is not part of this build yet; starting a local three-datacenter cluster instead (Ctrl-C to stop)\n');
-        return await runClusterLocal(['local', ...rest]);
+        return await runStart(rest);
       case 'console':
         // Loaded on demand: only the console needs its server, backend and database.
         return await (await import('./consoleCommand.ts')).runConsole(rest);
