@@ -42,6 +42,7 @@ export interface ConsoleSummary {
   readonly port: number;
   readonly token: string;
   readonly stateDir: string;
+  readonly connections: readonly { readonly id: string; readonly endpoints: readonly string[] }[];
 }
 
 /** RunningConsole is a `warden console` process and what it printed. */
@@ -63,7 +64,10 @@ export async function startConsole(args: readonly string[], options: { viaNpmSta
   const [command, argv] = options.viaNpmStart
     ? ['npm', ['start', '--silent', '--', ...consoleArgs]]
     : [process.execPath, [WARDEN, 'console', ...consoleArgs]];
+  // NB: `npm start` runs in its own process group and is stopped as a terminal's Ctrl-C does,
+  // with SIGINT to the whole group: npm's shell does not pass a signal sent to npm alone on.
   const child = spawn(command, argv, {
+    detached: options.viaNpmStart === true,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WARDEN_CONSOLE_STATE: stateDir },
@@ -93,12 +97,17 @@ export async function startConsole(args: readonly string[], options: { viaNpmSta
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const hard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', (code) => {
+        const hard = setTimeout(() => {
+          if (options.viaNpmStart && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+          else child.kill('SIGKILL');
+        }, 30_000);
+        // The status as a shell reports it: 128 + the signal's number for a process a signal ended.
+        child.once('exit', (code, signal) => {
           clearTimeout(hard);
-          resolve(code);
+          resolve(code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : signal === 'SIGKILL' ? 137 : null));
         });
-        child.kill('SIGTERM');
+        if (options.viaNpmStart && child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+        else child.kill('SIGTERM');
       }),
   };
 }

@@ -88,4 +88,28 @@ describe('console in Chromium', () => {
     await expect.poll(() => page.locator('[data-testid^="connection-row-"][data-state="open"]').count(), { timeout: 15_000 }).toBe(2);
     await screenshot(page, 'connections');
   });
+
+  it('launches another local cluster from the connections view, with progress, and stops it', async () => {
+    await page.goto(new URL('#/', page.url()).toString());
+    await page.getByTestId('launch-dcs').selectOption('3');
+    for (let i = 0; i < 3; i++) await page.getByTestId(`launch-layout-${i}`).fill('1');
+    await page.getByTestId('launch-name').fill('from-the-ui');
+    await page.getByTestId('launch-submit').click();
+    const stages = new Set<string>();
+    await expect.poll(async () => {
+      const stage = await page.getByTestId('launch-progress').getAttribute('data-stage');
+      if (stage) stages.add(stage);
+      return stage;
+    }, { timeout: 90_000, intervals: [50] }).toBe('ready');
+    expect(await page.getByTestId('launch-nodes').textContent()).toContain('3/3');
+    await screenshot(page, 'launch-ready');
+    await page.getByTestId('launch-open').click();
+    await expect.poll(() => page.url(), { timeout: 15_000 }).toMatch(/#\/clusters\/[^/]+\/topology/);
+    await expect.poll(() => page.locator('[data-testid^="node-"][data-role]').count(), { timeout: 30_000 }).toBe(3);
+    await expect.poll(() => leaderOf(page), { timeout: 30_000 }).not.toBeNull();
+    await page.getByTestId('topology-stop').click();
+    await expect.poll(() => page.url(), { timeout: 30_000 }).toMatch(/#\/$/);
+    await expect.poll(() => page.locator('[data-testid^="connection-row-"]').allTextContents(), { timeout: 15_000 }).not.toContainEqual(expect.stringContaining('from-the-ui'));
+    process.stdout.write(`launch stages seen from the UI: ${[...stages].join(' → ')}\n`);
+  });
 });

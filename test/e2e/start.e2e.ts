@@ -1,9 +1,9 @@
 // End to end, effectful: `npm start` exactly as a user types it. Where no Electron runtime is
 // installed (as on CI), it must say so in one line and land the user in a working console in
-// the browser, on a local three-datacenter cluster; Ctrl-C (SIGTERM here) stops everything.
+// the browser, on a local three-datacenter cluster; Ctrl-C stops everything.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup } from '../integration/helpers.ts';
+import { cleanup, waitFor } from '../integration/helpers.ts';
 import { findElectronRuntime } from '../../build/electronRuntime.ts';
 import { launchBrowser, screenshot, startConsole } from './browser.ts';
 
@@ -27,7 +27,12 @@ describe('npm start', () => {
       await screenshot(page, 'npm-start');
     } finally {
       await browser.close();
-      expect(await started.stop()).toBe(0);
+      // Ctrl-C: npm reports the interrupt (130); the console and every node it started are gone.
+      expect(await started.stop()).toBe(130);
+      await expect(fetch(started.summary.url)).rejects.toThrow();
+      const nodes = started.summary.connections.flatMap((c) => c.endpoints).map((e) => e.replace(/^ws/, 'http').replace(/\/client$/, '/health'));
+      expect(nodes).toHaveLength(5);
+      for (const health of nodes) await waitFor(`${health} to stop answering`, () => fetch(health).then(() => false, () => true), 15_000, 200);
     }
   });
 });
