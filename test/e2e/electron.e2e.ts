@@ -13,6 +13,9 @@ import { bundleElectron } from '../../build/bundleElectron.ts';
 import { rebuildNativeForElectron, RENDERER_DIR, stageApp } from '../../build/dist.ts';
 import { findElectronRuntime } from '../../build/electronRuntime.ts';
 import { eventNames, requestNames } from '../../core/api/contract.ts';
+import { cleanup, startLocalCluster, stopCluster } from '../integration/helpers.ts';
+import type { RunningCluster } from '../integration/helpers.ts';
+import { connectRemote, expectTopology, killLeader, launchFromUi } from './specs.ts';
 
 const runtime = findElectronRuntime();
 if (!runtime.found) process.stdout.write(`Electron specs not run: no Electron runtime installed (${runtime.reason})\n`);
@@ -26,17 +29,11 @@ function electronArgs(appDir: string): string[] {
   return args;
 }
 
-async function leaderOf(page: Page): Promise<string | null> {
-  const leader = page.locator('[data-testid^="node-"][data-role="leader"]');
-  if ((await leader.count()) !== 1) return null;
-  const testId = await leader.getAttribute('data-testid');
-  return testId ? testId.slice('node-'.length) : null;
-}
-
 describeWithElectron('desktop app in Electron', () => {
   let base: string;
   let app: ElectronApplication | undefined;
   let page: Page;
+  let remote: RunningCluster | undefined;
 
   beforeAll(async () => {
     if (!runtime.found) return;
@@ -56,12 +53,15 @@ describeWithElectron('desktop app in Electron', () => {
     page = await app.firstWindow({ timeout: 60_000 });
     page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
     await page.waitForLoadState('domcontentloaded');
+    remote = await startLocalCluster(['--dcs', '2', '--layout', '2,1']);
   });
 
   afterAll(async () => {
     // NB: closing quits the app, whose before-quit stops the local cluster's node processes.
     await app?.close();
     if (base) rmSync(base, { recursive: true, force: true });
+    if (remote) await stopCluster(remote);
+    await cleanup();
   });
 
   it('loads the console from the app scheme with only the typed bridge in the page', async () => {
@@ -88,18 +88,19 @@ describeWithElectron('desktop app in Electron', () => {
     expect(app?.windows().length).toBe(1);
   });
 
-  it('launches the local cluster and shows three datacenters and a leader', async () => {
-    await page.getByTestId('launch-submit').click();
-    await expect.poll(async () => {
-      if (/#\/clusters\/[^/]+\/topology/.test(page.url())) return true;
-      const open = page.getByTestId('launch-open');
-      if ((await open.count()) === 1 && (await open.isVisible())) await open.click();
-      return false;
-    }, { timeout: 120_000, interval: 500 }).toBe(true);
-    for (const dc of ['dc-a', 'dc-b', 'dc-c']) await expect.poll(() => page.getByTestId(`dc-${dc}`).count(), { timeout: 60_000 }).toBe(1);
-    await expect.poll(() => page.locator('[data-testid^="node-"][data-role]').count(), { timeout: 60_000 }).toBe(5);
-    await expect.poll(() => leaderOf(page), { timeout: 60_000 }).not.toBeNull();
-    const leader = await leaderOf(page);
-    await expect.poll(async () => (await page.getByTestId('status-leader').textContent()) ?? '', { timeout: 15_000 }).toContain(leader ?? '?');
+  it('launches a local cluster with progress and shows three datacenters and a leader', async () => {
+    const stages = await launchFromUi(page, 'desktop', [2, 2, 1]);
+    expect(stages.at(-1)).toBe('ready');
+    await expectTopology(page, ['dc-a', 'dc-b', 'dc-c'], 5);
+  });
+
+  it('kills the leader from the topology view and shows the new leader', async () => {
+    await killLeader(page);
+  });
+
+  it('connects to a second cluster by endpoint and token', async () => {
+    const cluster = remote as RunningCluster;
+    await connectRemote(page, 'second', cluster.summary.endpoints, cluster.summary.adminToken);
+    await expectTopology(page, ['dc-a', 'dc-b'], 3);
   });
 });
