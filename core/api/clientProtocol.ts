@@ -144,8 +144,10 @@ export interface LockView {
     readonly keepAliveAgeMs: number | null;
     readonly ttlMs: number | null;
     readonly client: SessionInfoWire | null;
+    /** The datacenter the holder's session was opened in (null when unknown). */
+    readonly datacenter: string | null;
   }[];
-  readonly waiters: readonly { readonly sessionId: string; readonly mode: LockModeWire; readonly waitingMs: number; readonly client: SessionInfoWire | null }[];
+  readonly waiters: readonly { readonly sessionId: string; readonly mode: LockModeWire; readonly waitingMs: number; readonly client: SessionInfoWire | null; readonly datacenter: string | null }[];
   readonly lockDelayLeftMs: number;
   readonly lastToken: number;
   readonly stuckReasons: readonly StuckReason[];
@@ -157,10 +159,44 @@ export interface SessionView {
   readonly ttlMs: number;
   readonly info: SessionInfoWire;
   readonly openedAt: number;
+  /** The datacenter of the node the session was opened through (null for sessions older than that record). */
+  readonly datacenter: string | null;
   readonly keepAliveAgeMs: number | null;
   readonly jeopardy: boolean;
+  /** Locks held, possibly cut to the listing's `locksLimit`; `lockCount` is the whole count. */
   readonly locks: readonly { readonly name: string; readonly token: number; readonly mode: LockModeWire }[];
+  /** Locks waited for, possibly cut like `locks`; `waitingCount` is the whole count. */
   readonly waiting: readonly string[];
+  /** How many locks the session holds (absent from nodes older than this field). */
+  readonly lockCount?: number;
+  readonly waitingCount?: number;
+}
+
+/** LockSortWire is a column `locks.list` can sort by; every sort breaks ties by name. */
+export type LockSortWire = 'name' | 'mode' | 'token' | 'age' | 'keepAlive' | 'waiters' | 'lockDelay' | 'stuck';
+
+/** LOCK_SORT_KEYS lists the sort columns, for validation on both sides of the wire. */
+export const LOCK_SORT_KEYS: readonly LockSortWire[] = ['name', 'mode', 'token', 'age', 'keepAlive', 'waiters', 'lockDelay', 'stuck'];
+
+/**
+ * LockListParams filter, sort and page a lock listing. Filters combine with AND; `holder` is a
+ * case-insensitive substring of a holder's session id, host, app, label or pid; `datacenter`
+ * keeps locks with a holder whose session was opened there.
+ */
+export interface LockListParams {
+  readonly prefix?: string;
+  readonly stuckOnly?: boolean;
+  readonly holder?: string;
+  readonly datacenter?: string;
+  readonly sort?: LockSortWire;
+  readonly descending?: boolean;
+  readonly offset?: number;
+  readonly limit?: number;
+  /**
+   * Read the leader's state as it is, without a ReadIndex round to a quorum: for dashboards that
+   * refresh often, where a WAN round trip per refresh costs more than a moment's staleness.
+   */
+  readonly serializable?: boolean;
 }
 
 /** AuditEventView is one event of the replicated event log. */
@@ -194,16 +230,24 @@ export interface Methods {
   'kv.delete': { params: { key: string; expectRevision?: number | null }; result: { revision: number; deleted: boolean } };
   'kv.watch': { params: { prefix: string; fromRevision?: number | null }; result: { watchId: number; revision: number; events: WatchEvent[] } };
   'kv.unwatch': { params: { watchId: number }; result: { ok: true } };
-  'session.open': { params: { ttlMs: number; info: SessionInfoWire }; result: { sessionId: string; ttlMs: number } };
+  /**
+   * `datacenter` is where the client is (the SDK sends the datacenter of the node it first
+   * reached, since writes then move to the leader); absent, the node taking the open uses its own.
+   */
+  'session.open': { params: { ttlMs: number; info: SessionInfoWire; datacenter?: string }; result: { sessionId: string; ttlMs: number } };
   /** Renews the lease (leader only) and attaches this connection to the session's notices. */
   'session.keepAlive': { params: { sessionId: string }; result: { ttlMs: number; locks: { name: string; token: number; mode: LockModeWire }[] } };
   'session.close': { params: { sessionId: string; reason?: string }; result: { ok: true } };
-  'sessions.list': { params: Record<string, never>; result: { sessions: SessionView[]; now: number } };
+  /**
+   * `ids` narrows the listing to some sessions; `locksLimit` cuts each session's lock lists;
+   * `serializable` skips the ReadIndex round, as for locks.list.
+   */
+  'sessions.list': { params: { ids?: string[]; locksLimit?: number; serializable?: boolean }; result: { sessions: SessionView[]; now: number } };
   'lock.acquire': { params: { sessionId: string; name: string; mode: LockModeWire; waitMs: number; lockDelayMs?: number | null }; result: { name: string; mode: LockModeWire; token: number } };
   'lock.release': { params: { sessionId: string; name: string }; result: { ok: true } };
   /** Whether a fencing token is still the current holder's (a sequencer check). */
   'lock.check': { params: { name: string; token: number }; result: { current: boolean; tokens: number[] } };
-  'locks.list': { params: { prefix?: string; stuckOnly?: boolean; limit?: number }; result: { locks: LockView[]; now: number; total: number } };
+  'locks.list': { params: LockListParams; result: { locks: LockView[]; now: number; total: number } };
   'admin.forceRelease': { params: { name: string; reason: string }; result: { previous: { sessionId: string; token: number }[]; next: { sessionId: string; token: number }[] } };
   'events.list': { params: { since?: number; until?: number; name?: string; kind?: string; actor?: string; limit?: number }; result: { events: AuditEventView[] } };
   'settings.get': { params: Record<string, never>; result: { settings: Record<string, unknown> } };

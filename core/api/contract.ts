@@ -3,7 +3,7 @@
 // Both bridges, the preload over IPC and the browser's authenticated WebSocket, are derived from
 // the two tables below, so a channel cannot exist on one side only.
 
-import type { ErrorCode, Role, TopologyView } from './clientProtocol.ts';
+import type { AuditEventView, ErrorCode, KvItem, LockView, Role, SessionView, TopologyView, WatchEvent } from './clientProtocol.ts';
 
 /** ConnectionId names one saved or launched cluster connection in the console. */
 export type ConnectionId = string;
@@ -20,6 +20,8 @@ export type ApiErrorCode = ErrorCode | 'Unreachable' | 'WrongCluster' | 'ReadOnl
 export interface ApiErrorBody {
   readonly code: ApiErrorCode;
   readonly message: string;
+  /** With CasConflict: the key as it is now, so the console can show both versions. */
+  readonly current?: KvItem | null;
 }
 
 /**
@@ -125,6 +127,107 @@ export interface ConnectionRef {
   readonly connectionId: ConnectionId;
 }
 
+/** LockSortKey is a column the lock view can sort by; sorting happens where the locks are. */
+export type LockSortKey = 'name' | 'mode' | 'token' | 'age' | 'keepAlive' | 'waiters' | 'lockDelay' | 'stuck';
+
+/**
+ * LockQuery asks for one window of a cluster's locks. Filtering, sorting and paging run on the
+ * cluster, so a view of 100,000 locks moves only the rows on screen.
+ */
+export interface LockQuery {
+  readonly connectionId: ConnectionId;
+  readonly prefix?: string;
+  /** Matches a holder's session id, host, app, label or pid (substring, case-insensitive). */
+  readonly holder?: string;
+  /** Only locks with a holder whose session was opened in this datacenter. */
+  readonly datacenter?: string;
+  readonly stuckOnly?: boolean;
+  readonly sort?: LockSortKey;
+  readonly descending?: boolean;
+  readonly offset: number;
+  /** At most LIMITS.lockPage rows. */
+  readonly limit: number;
+}
+
+/** LockPage is one window of a lock query, with the total that matched. */
+export interface LockPage {
+  readonly locks: readonly LockView[];
+  readonly total: number;
+  readonly offset: number;
+  /** The cluster's clock reading the ages are relative to. */
+  readonly now: number;
+}
+
+/** LockDetail is everything the release dialog shows about one lock. */
+export interface LockDetail {
+  readonly lock: LockView | null;
+  /** The sessions of the holders and waiters, with their keep-alive state and other locks. */
+  readonly sessions: readonly SessionView[];
+  /** Recent events for this lock, newest last. */
+  readonly events: readonly AuditEventView[];
+  readonly now: number;
+}
+
+/** ForceReleaseResult says who lost the lock and who got it, with the new fencing tokens. */
+export interface ForceReleaseResult {
+  readonly previous: readonly { readonly sessionId: string; readonly token: number }[];
+  readonly next: readonly { readonly sessionId: string; readonly token: number }[];
+  readonly lock: LockView | null;
+}
+
+/** EventQuery filters the cluster's event and audit log. */
+export interface EventQuery {
+  readonly connectionId: ConnectionId;
+  readonly since?: number;
+  readonly until?: number;
+  readonly name?: string;
+  readonly kind?: string;
+  readonly actor?: string;
+  /** Free text matched against name, actor, reason and detail. */
+  readonly text?: string;
+  readonly limit?: number;
+}
+
+/**
+ * MetricsSample is one reading of a cluster's activity, computed by the backend from the nodes'
+ * Prometheus counters between two scrapes.
+ */
+export interface MetricsSample {
+  readonly at: number;
+  readonly proposalsPerSec: number;
+  /** Commit latency (proposal to apply) over the interval, null when nothing committed. */
+  readonly commitLatencyMsP50: number | null;
+  readonly commitLatencyMsP99: number | null;
+  readonly lockAcquiresPerSec: number;
+  /** Acquisitions that had to queue behind a holder, per second. */
+  readonly lockWaitsPerSec: number;
+  /** Cumulative counts, so a chart can mark each election and leader change. */
+  readonly elections: number;
+  readonly leaderChanges: number;
+  readonly term: number;
+  readonly leaderId: string | null;
+  /** Median measured RTT between datacenter pairs, keyed "dc-a|dc-b" (sorted pair). */
+  readonly rttMsByDatacenterPair: Readonly<Record<string, number>>;
+}
+
+/** MetricsUpdate is pushed after each scrape of an open connection. */
+export interface MetricsUpdate {
+  readonly connectionId: ConnectionId;
+  readonly sample: MetricsSample;
+}
+
+/** LocksChanged tells lock and session views to refetch their window: the cluster moved on. */
+export interface LocksChanged {
+  readonly connectionId: ConnectionId;
+  readonly at: number;
+}
+
+/** KvChanges carries configuration changes from the backend's watch of an open connection. */
+export interface KvChanges {
+  readonly connectionId: ConnectionId;
+  readonly events: readonly WatchEvent[];
+}
+
 /**
  * RequestMap lists every request: its payload and its result. `void` payloads take no argument.
  * Every payload is validated by `validate.ts` on the backend before anything runs.
@@ -143,12 +246,35 @@ export interface RequestMap {
   stopLocalCluster: { payload: ConnectionRef; result: null };
   getTopology: { payload: ConnectionRef; result: TopologyView };
   clusterFault: { payload: FaultRequest; result: { message: string } };
+  queryLocks: { payload: LockQuery; result: LockPage };
+  getLockDetail: { payload: ConnectionRef & { readonly name: string }; result: LockDetail };
+  /** Admin only, refused on read-only connections; the reason is recorded in the audit log. */
+  forceRelease: { payload: ConnectionRef & { readonly name: string; readonly reason: string }; result: ForceReleaseResult };
+  listSessions: { payload: ConnectionRef; result: { sessions: SessionView[]; now: number } };
+  /** Admin only, refused on read-only connections; audited with the reason. */
+  closeSession: { payload: ConnectionRef & { readonly sessionId: string; readonly reason: string }; result: null };
+  kvList: { payload: ConnectionRef & { readonly prefix: string }; result: { items: KvItem[]; revision: number; truncated: boolean } };
+  kvGet: { payload: ConnectionRef & { readonly key: string }; result: { item: KvItem | null; revision: number } };
+  /** Compare-and-set: `expectRevision` 0 means "must not exist"; a mismatch is CasConflict with `current`. */
+  kvPut: { payload: ConnectionRef & { readonly key: string; readonly value: string; readonly expectRevision: number | null }; result: { item: KvItem } };
+  kvDelete: { payload: ConnectionRef & { readonly key: string; readonly expectRevision: number | null }; result: null };
+  /** The changes to one key the backend has seen on its watch since the connection opened. */
+  kvHistory: { payload: ConnectionRef & { readonly key: string }; result: { changes: WatchEvent[]; since: number } };
+  getSettings: { payload: ConnectionRef; result: { settings: Record<string, unknown> } };
+  /** Admin only; each change is a replicated, audited entry. */
+  setSettings: { payload: ConnectionRef & { readonly patch: Record<string, unknown> }; result: { settings: Record<string, unknown> } };
+  listEvents: { payload: EventQuery; result: { events: AuditEventView[] } };
+  /** The samples kept for this connection (the last hour at most), oldest first. */
+  getMetrics: { payload: ConnectionRef; result: { samples: MetricsSample[] } };
 }
 
 /** EventMap lists what the backend pushes, each to every subscribed renderer. */
 export interface EventMap {
   onConnectionsChanged: ConnectionSummary[];
   onTopology: TopologyUpdate;
+  onLocksChanged: LocksChanged;
+  onKvChanges: KvChanges;
+  onMetrics: MetricsUpdate;
 }
 
 /** RequestName is a request's key. */
@@ -211,7 +337,10 @@ export function errorBody(err: unknown): ApiErrorBody {
   if (typeof err === 'object' && err !== null) {
     const { code, message } = err as { code?: unknown; message?: unknown };
     const text = typeof message === 'string' && message !== '' ? message : 'unexpected error';
-    if (typeof code === 'string' && knownCodes.has(code)) return { code: code as ApiErrorCode, message: text };
+    if (typeof code === 'string' && knownCodes.has(code)) {
+      const current = (err as { current?: KvItem | null }).current;
+      return current === undefined || code !== 'CasConflict' ? { code: code as ApiErrorCode, message: text } : { code: code as ApiErrorCode, message: text, current };
+    }
     return { code: 'Internal', message: text };
   }
   return { code: 'Internal', message: String(err) };
@@ -231,12 +360,29 @@ export const requestChannels = {
   stopLocalCluster: 'warden:local.stop',
   getTopology: 'warden:topology.get',
   clusterFault: 'warden:cluster.fault',
+  queryLocks: 'warden:locks.query',
+  getLockDetail: 'warden:locks.detail',
+  forceRelease: 'warden:locks.forceRelease',
+  listSessions: 'warden:sessions.list',
+  closeSession: 'warden:sessions.close',
+  kvList: 'warden:kv.list',
+  kvGet: 'warden:kv.get',
+  kvPut: 'warden:kv.put',
+  kvDelete: 'warden:kv.delete',
+  kvHistory: 'warden:kv.history',
+  getSettings: 'warden:settings.get',
+  setSettings: 'warden:settings.set',
+  listEvents: 'warden:events.list',
+  getMetrics: 'warden:metrics.get',
 } as const satisfies Record<RequestName, `warden:${string}`>;
 
 /** eventChannels names each push event's IPC channel. */
 export const eventChannels = {
   onConnectionsChanged: 'warden:connections.changed',
   onTopology: 'warden:topology.changed',
+  onLocksChanged: 'warden:locks.changed',
+  onKvChanges: 'warden:kv.changes',
+  onMetrics: 'warden:metrics.sample',
 } as const satisfies Record<EventName, `warden:${string}`>;
 
 /** requestNames lists the requests, for bridges that build one function per channel. */

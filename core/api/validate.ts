@@ -2,7 +2,10 @@
 // over IPC or the console WebSocket is parsed here, by channel, into the contract's types or
 // refused with a BadRequest that says which field is wrong.
 
-import type { ApiErrorBody, FaultRequest, LaunchLocalRequest, RequestMap, RequestName, SaveConnectionRequest } from './contract.ts';
+import type { ApiErrorBody, ConnectionRef, EventQuery, FaultRequest, LaunchLocalRequest, LockQuery, LockSortKey, RequestMap, RequestName, SaveConnectionRequest } from './contract.ts';
+
+/** LOCK_SORT_KEYS is the closed set of columns a lock query may sort by. */
+export const LOCK_SORT_KEYS: readonly LockSortKey[] = ['name', 'mode', 'token', 'age', 'keepAlive', 'waiters', 'lockDelay', 'stuck'];
 
 /** Validation is a parsed payload or the reason it was refused. */
 export type Validation<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ApiErrorBody };
@@ -21,6 +24,18 @@ export const LIMITS = {
   nodes: 9,
   latencyMs: 2000,
   idChars: 100,
+  /** Lock names, key names, prefixes and filter texts. */
+  lockNameChars: 1024,
+  keyChars: 1024,
+  /** Rows in one page of a lock query. */
+  lockPage: 1000,
+  /** A forced release's or a session close's reason, as the audit log keeps it. */
+  reasonChars: 500,
+  /** A configuration value, in UTF-8 bytes. */
+  valueBytes: 256 * 1024,
+  /** A settings patch, as JSON in UTF-8 bytes. */
+  patchBytes: 64 * 1024,
+  eventPage: 10_000,
 } as const;
 
 class Invalid extends Error {}
@@ -164,6 +179,133 @@ function fault(payload: unknown): FaultRequest {
   }
 }
 
+function optionalText(obj: Record<string, unknown>, field: string, maxChars: number): string | undefined {
+  return obj[field] === undefined ? undefined : text(obj[field], field, maxChars, { empty: true });
+}
+
+/** utf8Bytes counts a string's UTF-8 size without node:buffer (the renderer loads this file too). */
+function utf8Bytes(value: string): number {
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function reason(value: unknown): string {
+  const out = text(value, 'reason', LIMITS.reasonChars);
+  return out.trim();
+}
+
+function expectRevision(value: unknown): number | null {
+  if (value === null) return null;
+  return int(value, 'expectRevision', 0, Number.MAX_SAFE_INTEGER);
+}
+
+function queryLocks(payload: unknown): LockQuery {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'prefix', 'holder', 'datacenter', 'stuckOnly', 'sort', 'descending', 'offset', 'limit'], 'payload');
+  const out: { -readonly [K in keyof LockQuery]: LockQuery[K] } = {
+    connectionId: connectionId(obj.connectionId),
+    offset: int(obj.offset, 'offset', 0, Number.MAX_SAFE_INTEGER),
+    limit: int(obj.limit, 'limit', 1, LIMITS.lockPage),
+  };
+  const prefix = optionalText(obj, 'prefix', LIMITS.lockNameChars);
+  if (prefix !== undefined && prefix !== '') out.prefix = prefix;
+  const holder = optionalText(obj, 'holder', LIMITS.lockNameChars);
+  if (holder !== undefined && holder.trim() !== '') out.holder = holder.trim();
+  if (obj.datacenter !== undefined && obj.datacenter !== '') out.datacenter = datacenter(obj.datacenter, 'datacenter');
+  if (obj.stuckOnly !== undefined) out.stuckOnly = bool(obj.stuckOnly, 'stuckOnly');
+  if (obj.descending !== undefined) out.descending = bool(obj.descending, 'descending');
+  if (obj.sort !== undefined) {
+    if (typeof obj.sort !== 'string' || !(LOCK_SORT_KEYS as readonly string[]).includes(obj.sort)) fail(`sort must be one of ${LOCK_SORT_KEYS.join(', ')}`);
+    out.sort = obj.sort as LockSortKey;
+  }
+  return out;
+}
+
+function lockRef(payload: unknown): ConnectionRef & { readonly name: string } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'name'], 'payload');
+  return { connectionId: connectionId(obj.connectionId), name: text(obj.name, 'name', LIMITS.lockNameChars) };
+}
+
+function forceRelease(payload: unknown): ConnectionRef & { readonly name: string; readonly reason: string } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'name', 'reason'], 'payload');
+  return { connectionId: connectionId(obj.connectionId), name: text(obj.name, 'name', LIMITS.lockNameChars), reason: reason(obj.reason) };
+}
+
+function closeSession(payload: unknown): ConnectionRef & { readonly sessionId: string; readonly reason: string } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'sessionId', 'reason'], 'payload');
+  return { connectionId: connectionId(obj.connectionId), sessionId: text(obj.sessionId, 'sessionId', LIMITS.idChars), reason: reason(obj.reason) };
+}
+
+function kvPrefix(payload: unknown): ConnectionRef & { readonly prefix: string } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'prefix'], 'payload');
+  return { connectionId: connectionId(obj.connectionId), prefix: text(obj.prefix, 'prefix', LIMITS.keyChars) };
+}
+
+function kvKey(payload: unknown): ConnectionRef & { readonly key: string } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'key'], 'payload');
+  return { connectionId: connectionId(obj.connectionId), key: text(obj.key, 'key', LIMITS.keyChars) };
+}
+
+function kvPut(payload: unknown): ConnectionRef & { readonly key: string; readonly value: string; readonly expectRevision: number | null } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'key', 'value', 'expectRevision'], 'payload');
+  if (typeof obj.value !== 'string') fail('value must be a string');
+  if (obj.value.length > LIMITS.valueBytes || utf8Bytes(obj.value) > LIMITS.valueBytes) fail(`value is larger than ${LIMITS.valueBytes / 1024} KiB`);
+  if (obj.expectRevision === undefined) fail('expectRevision must be a revision (0: the key must not exist) or null');
+  return { connectionId: connectionId(obj.connectionId), key: text(obj.key, 'key', LIMITS.keyChars), value: obj.value, expectRevision: expectRevision(obj.expectRevision) };
+}
+
+function kvDelete(payload: unknown): ConnectionRef & { readonly key: string; readonly expectRevision: number | null } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'key', 'expectRevision'], 'payload');
+  if (obj.expectRevision === undefined) fail('expectRevision must be a revision or null');
+  return { connectionId: connectionId(obj.connectionId), key: text(obj.key, 'key', LIMITS.keyChars), expectRevision: expectRevision(obj.expectRevision) };
+}
+
+function setSettings(payload: unknown): ConnectionRef & { readonly patch: Record<string, unknown> } {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'patch'], 'payload');
+  const patch = record(obj.patch, 'patch');
+  if (Object.keys(patch).length === 0) fail('patch must change at least one setting');
+  let json: string;
+  try {
+    json = JSON.stringify(patch);
+  } catch {
+    fail('patch must be plain JSON');
+  }
+  if (json.length > LIMITS.patchBytes || utf8Bytes(json) > LIMITS.patchBytes) fail(`patch is larger than ${LIMITS.patchBytes / 1024} KiB of JSON`);
+  return { connectionId: connectionId(obj.connectionId), patch: JSON.parse(json) as Record<string, unknown> };
+}
+
+function listEvents(payload: unknown): EventQuery {
+  const obj = record(payload, 'payload');
+  onlyKeys(obj, ['connectionId', 'since', 'until', 'name', 'kind', 'actor', 'text', 'limit'], 'payload');
+  const out: { -readonly [K in keyof EventQuery]: EventQuery[K] } = { connectionId: connectionId(obj.connectionId) };
+  if (obj.since !== undefined) out.since = int(obj.since, 'since', 0, Number.MAX_SAFE_INTEGER);
+  if (obj.until !== undefined) out.until = int(obj.until, 'until', 0, Number.MAX_SAFE_INTEGER);
+  if (out.since !== undefined && out.until !== undefined && out.since > out.until) fail('since must not be after until');
+  for (const field of ['name', 'kind', 'actor', 'text'] as const) {
+    const value = optionalText(obj, field, LIMITS.lockNameChars);
+    if (value !== undefined && value.trim() !== '') out[field] = value.trim();
+  }
+  if (obj.limit !== undefined) out.limit = int(obj.limit, 'limit', 1, LIMITS.eventPage);
+  return out;
+}
+
 function importConnections(payload: unknown): { json: string } {
   const obj = record(payload, 'payload');
   onlyKeys(obj, ['json'], 'payload');
@@ -185,6 +327,20 @@ const parsers: Parsers = {
   stopLocalCluster: connectionRef,
   getTopology: connectionRef,
   clusterFault: fault,
+  queryLocks,
+  getLockDetail: lockRef,
+  forceRelease,
+  listSessions: connectionRef,
+  closeSession,
+  kvList: kvPrefix,
+  kvGet: kvKey,
+  kvPut,
+  kvDelete,
+  kvHistory: kvKey,
+  getSettings: connectionRef,
+  setSettings,
+  listEvents,
+  getMetrics: connectionRef,
 };
 
 /** isRequestName tells whether a string names a request of the contract. */

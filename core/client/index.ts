@@ -5,14 +5,14 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, PushEvent, Role, SessionInfoWire, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
+import type { AuditEventView, ClusterStatus, KvItem, LockListParams, LockView, NetworkFaults, PushEvent, Role, SessionInfoWire, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
 import { Connection, WardenError } from './connection.ts';
 import { Session } from './session.ts';
 
 export { WardenError } from './connection.ts';
 export { Session } from './session.ts';
 export type { Lock, LockLost, SessionEnded, AcquireOptions } from './session.ts';
-export type { AuditEventView, ClusterStatus, KvItem, LockView, NetworkFaults, Role, SessionView, TopologyView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
+export type { AuditEventView, ClusterStatus, KvItem, LockListParams, LockSortWire, LockView, NetworkFaults, Role, SessionView, TopologyView, WatchEvent, ErrorCode, StuckReason } from '../api/clientProtocol.ts';
 
 /** ConnectOptions: the cluster's client endpoints and a bearer token. */
 export interface ConnectOptions {
@@ -111,6 +111,10 @@ export interface KvApi {
   /** delete removes a key; resolves to whether it existed. */
   delete(key: string, options?: { expectRevision?: number }): Promise<boolean>;
   list(prefix: string, options?: { limit?: number; serializable?: boolean }): Promise<KvItem[]>;
+  /** getWithRevision is get plus the global revision the read saw, for compare-and-set editors. */
+  getWithRevision(key: string, options?: { serializable?: boolean }): Promise<{ item: KvItem | null; revision: number }>;
+  /** listWithRevision is list plus the global revision the read saw (a watch can start after it). */
+  listWithRevision(prefix: string, options?: { limit?: number; serializable?: boolean }): Promise<{ items: KvItem[]; revision: number }>;
   /** watch streams changes under a prefix, from `fromRevision` if given, else from now. */
   watch(prefix: string, options?: { fromRevision?: number }): Promise<Watcher>;
 }
@@ -119,6 +123,11 @@ export interface KvApi {
 export interface LocksApi {
   /** list shows holders, waiters, tokens, ages, keep-alive ages, lock-delay left and stuck reasons. */
   list(options?: { prefix?: string; stuckOnly?: boolean; limit?: number }): Promise<LockView[]>;
+  /**
+   * query filters, sorts and pages on the cluster, for views of very many locks: only the window
+   * asked for travels, with the number of locks that matched and the clock the ages are read at.
+   */
+  query(query?: LockListParams): Promise<{ locks: LockView[]; total: number; now: number }>;
 }
 
 /** AdminApi holds operations that need the admin role. */
@@ -142,6 +151,7 @@ export class WardenClient {
   private readonly watchers = new Set<Watcher>();
   private readonly sessions = new Set<Session>();
   private readonly token: string;
+  private homeDatacenter: string | null = null;
   readonly kv: KvApi;
   readonly locks: LocksApi;
   readonly admin: AdminApi;
@@ -163,6 +173,10 @@ export class WardenClient {
     const call = this.connection.call.bind(this.connection);
     this.locks = {
       list: async (o) => (await call('locks.list', { ...(o?.prefix ? { prefix: o.prefix } : {}), ...(o?.stuckOnly ? { stuckOnly: true } : {}), ...(o?.limit ? { limit: o.limit } : {}) }, { idempotent: true })).locks,
+      query: async (q) => {
+        const { locks, total, now } = await call('locks.list', { ...q }, { idempotent: true });
+        return { locks, total, now };
+      },
     };
     this.admin = {
       forceRelease: (name, o) => call('admin.forceRelease', { name, reason: o?.reason ?? '' }, { idempotent: false }),
@@ -181,13 +195,27 @@ export class WardenClient {
       delete: async (key, o) => (await this.connection.call('kv.delete', { key, expectRevision: o?.expectRevision ?? null }, { idempotent: false })).deleted,
       list: async (prefix, o) => (await this.connection.call('kv.list', { prefix, ...(o?.limit ? { limit: o.limit } : {}), ...(o?.serializable ? { serializable: true } : {}) }, { idempotent: true })).items,
       watch: (prefix, o) => this.watch(prefix, o?.fromRevision ?? null),
+      getWithRevision: (key, o) => this.connection.call('kv.get', { key, ...(o?.serializable ? { serializable: true } : {}) }, { idempotent: true }),
+      listWithRevision: (prefix, o) => this.connection.call('kv.list', { prefix, ...(o?.limit ? { limit: o.limit } : {}), ...(o?.serializable ? { serializable: true } : {}) }, { idempotent: true }),
     };
   }
 
   /** open connects to the first reachable endpoint. */
   async open(): Promise<this> {
     await this.connection.open();
+    // Best effort: sessions say which datacenter their client is in, that of the node it reached
+    // first (later writes move to the leader, wherever it is).
+    try {
+      this.homeDatacenter = (await this.connection.call('node.report', {}, { idempotent: true, timeoutMs: 2000 })).datacenter;
+    } catch {
+      this.homeDatacenter = null;
+    }
     return this;
+  }
+
+  /** datacenter is the datacenter of the node this client reached first, once connected. */
+  get datacenter(): string | null {
+    return this.homeDatacenter;
   }
 
   /** endpoint is the URL of the node this client currently talks to. */
@@ -197,16 +225,18 @@ export class WardenClient {
 
   /**
    * openSession opens a lease-backed session. The SDK keeps it alive; listen for 'jeopardy',
-   * 'lockLost' and 'expired'. `info` describes this process for operators (defaults filled in).
+   * 'lockLost' and 'expired'. `info` describes this process for operators (defaults filled in);
+   * `datacenter` says where it runs (default: the datacenter of the node this client reached first).
    */
-  async openSession(options: { ttlMs?: number; info?: Partial<SessionInfoWire> } = {}): Promise<Session> {
+  async openSession(options: { ttlMs?: number; info?: Partial<SessionInfoWire>; datacenter?: string } = {}): Promise<Session> {
     const info: SessionInfoWire = {
       host: options.info?.host ?? hostname(),
       pid: options.info?.pid ?? process.pid,
       app: options.info?.app ?? basename(process.argv[1] ?? 'node'),
       label: options.info?.label ?? '',
     };
-    const result = await this.connection.call('session.open', { ttlMs: options.ttlMs ?? 10_000, info }, { idempotent: false });
+    const datacenter = options.datacenter ?? this.homeDatacenter;
+    const result = await this.connection.call('session.open', { ttlMs: options.ttlMs ?? 10_000, info, ...(datacenter ? { datacenter } : {}) }, { idempotent: false });
     const session = new Session(this.connection, result.sessionId, result.ttlMs, (s) => this.sessions.delete(s));
     this.sessions.add(session);
     return session;
@@ -225,9 +255,23 @@ export class WardenClient {
     return (await this.connection.call('lock.check', { name, token }, { idempotent: true })).current;
   }
 
-  /** listSessions lists sessions with TTL, keep-alive age, jeopardy and locks. */
-  async listSessions(): Promise<SessionView[]> {
-    return (await this.connection.call('sessions.list', {}, { idempotent: true })).sessions;
+  /**
+   * listSessions lists sessions with TTL, keep-alive age, jeopardy and locks; `ids` narrows it to
+   * some sessions and `locksLimit` cuts each session's lock lists (the counts stay whole).
+   */
+  async listSessions(options: { ids?: readonly string[]; locksLimit?: number } = {}): Promise<SessionView[]> {
+    return (await this.querySessions(options)).sessions;
+  }
+
+  /** querySessions is listSessions with the cluster clock the keep-alive ages were read at. */
+  async querySessions(options: { ids?: readonly string[]; locksLimit?: number; serializable?: boolean } = {}): Promise<{ sessions: SessionView[]; now: number }> {
+    const params = {
+      ...(options.ids !== undefined ? { ids: [...options.ids] } : {}),
+      ...(options.locksLimit !== undefined ? { locksLimit: options.locksLimit } : {}),
+      ...(options.serializable ? { serializable: true } : {}),
+    };
+    const { sessions, now } = await this.connection.call('sessions.list', params, { idempotent: true });
+    return { sessions, now };
   }
 
   /** topology groups nodes by datacenter with the leader, lag and the measured RTT matrix. */

@@ -1,12 +1,14 @@
 // Effectful (child processes, sockets, disk). The console backend, written once: saved and
-// launched connections, one topology poller per open connection, local cluster launches and
-// fault controls. The Electron IPC bridge and the `warden console` WebSocket server both call it.
+// launched connections; per open connection one topology poller, one metrics sampler and one
+// configuration watch; local cluster launches and fault controls; locks, sessions, keys,
+// settings and events through the SDK. The Electron IPC bridge and the `warden console`
+// WebSocket server both call it.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Role, TopologyView } from '../api/clientProtocol.ts';
+import type { AuditEventView, KvItem, LockView, Role, SessionView, TopologyView, WatchEvent } from '../api/clientProtocol.ts';
 import { ApiError, errorBody } from '../api/contract.ts';
 import type {
   ApiErrorBody,
@@ -18,9 +20,15 @@ import type {
   ConsoleEventSource,
   EventMap,
   EventName,
+  EventQuery,
   FaultRequest,
+  ForceReleaseResult,
   LaunchLocalRequest,
   LaunchProgress,
+  LockDetail,
+  LockPage,
+  LockQuery,
+  MetricsSample,
   SaveConnectionRequest,
   TopologyUpdate,
   Unsubscribe,
@@ -29,9 +37,12 @@ import { parseEndpoint } from '../api/validate.ts';
 import { LocalCluster, datacenterName } from '../cli/localCluster.ts';
 import type { NodeCommand } from '../cli/localCluster.ts';
 import { connect } from '../client/index.ts';
-import type { WardenClient } from '../client/index.ts';
+import type { Watcher, WardenClient } from '../client/index.ts';
 import { ConnectionStore } from '../storage/connectionStore.ts';
 import type { StoredConnection } from '../storage/connectionStore.ts';
+import { MetricsSeries } from './clusterMetrics.ts';
+import { KvHistory } from './kvHistory.ts';
+import { MetricsSampler } from './metricsSampler.ts';
 
 /** ConsoleServiceOptions configure one backend; only stateDir, bridge and version are required. */
 export interface ConsoleServiceOptions {
@@ -50,6 +61,8 @@ export interface ConsoleServiceOptions {
   readonly connectTimeoutMs?: number;
   /** How long a local launch may take, nodes and election included (default 90 s). */
   readonly launchTimeoutMs?: number;
+  /** How often each open connection's nodes are scraped for metrics (default 2000 ms). */
+  readonly metricsIntervalMs?: number;
 }
 
 /** RemoteTarget is an unsaved remote connection, as `warden console --endpoints` makes one. */
@@ -90,6 +103,20 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     stopLocalCluster: (p) => impl.stopLocalCluster(p),
     getTopology: (p) => impl.getTopology(p),
     clusterFault: (p) => impl.clusterFault(p),
+    queryLocks: (p) => impl.queryLocks(p),
+    getLockDetail: (p) => impl.getLockDetail(p),
+    forceRelease: (p) => impl.forceRelease(p),
+    listSessions: (p) => impl.listSessions(p),
+    closeSession: (p) => impl.closeSession(p),
+    kvList: (p) => impl.kvList(p),
+    kvGet: (p) => impl.kvGet(p),
+    kvPut: (p) => impl.kvPut(p),
+    kvDelete: (p) => impl.kvDelete(p),
+    kvHistory: (p) => impl.kvHistory(p),
+    getSettings: (p) => impl.getSettings(p),
+    setSettings: (p) => impl.setSettings(p),
+    listEvents: (p) => impl.listEvents(p),
+    getMetrics: (p) => impl.getMetrics(p),
     subscribe: (event, listener) => impl.subscribe(event, listener),
     addRemote: (target) => impl.addRemote(target),
     close: () => impl.close(),
@@ -116,6 +143,20 @@ interface Entry {
   cluster: LocalCluster | null;
   client: WardenClient | null;
   poller: TopologyPoller | null;
+  /** The latest topology the poller read (nodes to scrape, RTTs), kept across a failed read. */
+  topology: TopologyView | null;
+  /** The leader's applied index at the last reading; a change means the locks may have moved. */
+  appliedMark: number | null;
+  locksPushedAt: number;
+  locksTimer: NodeJS.Timeout | null;
+  /** Kept across close and reopen, so a chart keeps its hour. */
+  readonly metrics: MetricsSeries;
+  sampler: MetricsSampler | null;
+  /** Per-key history from the configuration watch; kept across close and reopen. */
+  kvHistory: KvHistory | null;
+  kvWatcher: Watcher | null;
+  kvPending: WatchEvent[];
+  kvTimer: NodeJS.Timeout | null;
   /** Bumped by every close, so that an open that finishes late knows it lost. */
   generation: number;
   opening: Promise<ConnectionSummary> | null;
@@ -127,15 +168,33 @@ interface Entry {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** onLocksChanged goes out at most this often per connection. */
+const LOCKS_CHANGED_MIN_INTERVAL_MS = 250;
+/** Configuration changes are batched this long before onKvChanges goes out. */
+const KV_PUSH_DELAY_MS = 100;
+/** Keys one kvList answer carries at most; `truncated` says when there were more. */
+const KV_LIST_MAX = 1000;
+/** Sessions listed with at most this many of their locks (their counts stay whole). */
+const SESSION_LOCKS_SHOWN = 100;
+/** Events scanned on the cluster for a free-text search. */
+const EVENT_SCAN_MAX = 20_000;
+
 class Backend {
   private readonly options: ConsoleServiceOptions;
   private readonly stateDir: string;
   private readonly store: ConnectionStore;
   private readonly entries = new Map<string, Entry>();
-  private readonly listeners: { [K in EventName]: Set<(payload: EventMap[K]) => void> } = { onConnectionsChanged: new Set(), onTopology: new Set() };
+  private readonly listeners: { [K in EventName]: Set<(payload: EventMap[K]) => void> } = {
+    onConnectionsChanged: new Set(),
+    onTopology: new Set(),
+    onLocksChanged: new Set(),
+    onKvChanges: new Set(),
+    onMetrics: new Set(),
+  };
   private readonly pollIntervalMs: number;
   private readonly connectTimeoutMs: number;
   private readonly launchTimeoutMs: number;
+  private readonly metricsIntervalMs: number;
   private tempRoot: string | null = null;
   private nextOrder = 0;
   private closing: Promise<void> | null = null;
@@ -146,6 +205,7 @@ class Backend {
     this.pollIntervalMs = Math.max(100, options.pollIntervalMs ?? 1000);
     this.connectTimeoutMs = Math.max(500, options.connectTimeoutMs ?? 5000);
     this.launchTimeoutMs = Math.max(5000, options.launchTimeoutMs ?? 90_000);
+    this.metricsIntervalMs = Math.max(200, options.metricsIntervalMs ?? 2000);
     this.store = ConnectionStore.open({ stateDir: this.stateDir });
     for (const row of this.store.list()) this.addSaved(row);
   }
@@ -314,6 +374,127 @@ class Backend {
     return { message };
   }
 
+  async queryLocks(query: LockQuery): Promise<LockPage> {
+    return this.onCluster(query.connectionId, async (client) => {
+      const page = await client.locks.query({
+        ...(query.prefix !== undefined ? { prefix: query.prefix } : {}),
+        ...(query.holder !== undefined ? { holder: query.holder } : {}),
+        ...(query.datacenter !== undefined ? { datacenter: query.datacenter } : {}),
+        ...(query.stuckOnly ? { stuckOnly: true } : {}),
+        ...(query.sort !== undefined ? { sort: query.sort } : {}),
+        ...(query.descending ? { descending: true } : {}),
+        offset: query.offset,
+        limit: query.limit,
+        // A dashboard refreshes often: the leader's state as it is, without a quorum round each time.
+        serializable: true,
+      });
+      return { locks: page.locks, total: page.total, offset: query.offset, now: page.now };
+    });
+  }
+
+  async getLockDetail(request: ConnectionRef & { readonly name: string }): Promise<LockDetail> {
+    return this.onCluster(request.connectionId, async (client) => {
+      const { lock, now } = await findLock(client, request.name, true);
+      const ids = lock === null ? [] : [...new Set([...lock.holders.map((h) => h.sessionId), ...lock.waiters.map((w) => w.sessionId)])].slice(0, 1000);
+      const [sessions, events] = await Promise.all([
+        ids.length === 0 ? Promise.resolve([] as SessionView[]) : client.querySessions({ ids, locksLimit: SESSION_LOCKS_SHOWN, serializable: true }).then((r) => r.sessions),
+        eventsIfAllowed(client, { name: request.name, limit: 50 }),
+      ]);
+      return { lock, sessions, events, now };
+    });
+  }
+
+  async forceRelease(request: ConnectionRef & { readonly name: string; readonly reason: string }): Promise<ForceReleaseResult> {
+    const entry = this.entry(request.connectionId);
+    this.assertAdminWrite(entry, 'release locks by force');
+    return this.onCluster(request.connectionId, async (client) => {
+      const result = await client.admin.forceRelease(request.name, { reason: request.reason });
+      // NB: a linearizable read after the write, so the lock shown is the one the release left.
+      const { lock } = await findLock(client, request.name, false);
+      this.locksChanged(entry);
+      return { previous: result.previous, next: result.next, lock };
+    });
+  }
+
+  async listSessions(ref: ConnectionRef): Promise<{ sessions: SessionView[]; now: number }> {
+    return this.onCluster(ref.connectionId, (client) => client.querySessions({ locksLimit: SESSION_LOCKS_SHOWN, serializable: true }));
+  }
+
+  async closeSession(request: ConnectionRef & { readonly sessionId: string; readonly reason: string }): Promise<null> {
+    const entry = this.entry(request.connectionId);
+    this.assertAdminWrite(entry, 'close sessions');
+    return this.onCluster(request.connectionId, async (client) => {
+      await client.admin.closeSession(request.sessionId, { reason: request.reason });
+      this.locksChanged(entry);
+      return null;
+    });
+  }
+
+  async kvList(request: ConnectionRef & { readonly prefix: string }): Promise<{ items: KvItem[]; revision: number; truncated: boolean }> {
+    return this.onCluster(request.connectionId, async (client) => {
+      const { items, revision } = await client.kv.listWithRevision(request.prefix, { limit: KV_LIST_MAX + 1 });
+      return { items: items.slice(0, KV_LIST_MAX), revision, truncated: items.length > KV_LIST_MAX };
+    });
+  }
+
+  async kvGet(request: ConnectionRef & { readonly key: string }): Promise<{ item: KvItem | null; revision: number }> {
+    return this.onCluster(request.connectionId, (client) => client.kv.getWithRevision(request.key));
+  }
+
+  async kvPut(request: ConnectionRef & { readonly key: string; readonly value: string; readonly expectRevision: number | null }): Promise<{ item: KvItem }> {
+    this.assertWritable(this.entry(request.connectionId), 'write keys');
+    return this.onCluster(request.connectionId, async (client) => {
+      const result = await client.kv.put(request.key, request.value, request.expectRevision === null ? {} : { expectRevision: request.expectRevision });
+      const prev = result.prev;
+      return { item: { key: request.key, value: request.value, revision: result.revision, createRevision: prev?.createRevision ?? result.revision, version: (prev?.version ?? 0) + 1 } };
+    });
+  }
+
+  async kvDelete(request: ConnectionRef & { readonly key: string; readonly expectRevision: number | null }): Promise<null> {
+    this.assertWritable(this.entry(request.connectionId), 'delete keys');
+    return this.onCluster(request.connectionId, async (client) => {
+      const existed = await client.kv.delete(request.key, request.expectRevision === null ? {} : { expectRevision: request.expectRevision });
+      if (!existed) throw new ApiError('NotFound', `${request.key} does not exist`);
+      return null;
+    });
+  }
+
+  async kvHistory(request: ConnectionRef & { readonly key: string }): Promise<{ changes: WatchEvent[]; since: number }> {
+    this.assertRunning();
+    const history = this.entry(request.connectionId).kvHistory;
+    return { changes: history?.history(request.key) ?? [], since: history?.since ?? 0 };
+  }
+
+  async getSettings(ref: ConnectionRef): Promise<{ settings: Record<string, unknown> }> {
+    return this.onCluster(ref.connectionId, async (client) => ({ settings: await client.admin.getSettings() }));
+  }
+
+  async setSettings(request: ConnectionRef & { readonly patch: Record<string, unknown> }): Promise<{ settings: Record<string, unknown> }> {
+    this.assertAdminWrite(this.entry(request.connectionId), 'change cluster settings');
+    return this.onCluster(request.connectionId, async (client) => ({ settings: await client.admin.setSettings(request.patch) }));
+  }
+
+  async listEvents(query: EventQuery): Promise<{ events: AuditEventView[] }> {
+    return this.onCluster(query.connectionId, async (client) => {
+      const limit = query.limit ?? 1000;
+      const filter = {
+        ...(query.since !== undefined ? { since: query.since } : {}),
+        ...(query.until !== undefined ? { until: query.until } : {}),
+        ...(query.name !== undefined ? { name: query.name } : {}),
+        ...(query.kind !== undefined ? { kind: query.kind } : {}),
+        ...(query.actor !== undefined ? { actor: query.actor } : {}),
+      };
+      if (query.text === undefined) return { events: await client.events.list({ ...filter, limit }) };
+      const events = await client.events.list({ ...filter, limit: EVENT_SCAN_MAX });
+      return { events: events.filter((e) => eventMatches(e, query.text as string)).slice(-limit) };
+    });
+  }
+
+  async getMetrics(ref: ConnectionRef): Promise<{ samples: MetricsSample[] }> {
+    this.assertRunning();
+    return { samples: this.entry(ref.connectionId).metrics.list() };
+  }
+
   subscribe<K extends EventName>(event: K, listener: (payload: EventMap[K]) => void): Unsubscribe {
     const set = this.listeners[event] as Set<(payload: EventMap[K]) => void> | undefined;
     if (!set) throw new ApiError('BadRequest', `no event ${String(event)}`);
@@ -356,13 +537,40 @@ class Backend {
     for (const entry of entries) entry.abort?.abort();
     await Promise.allSettled(entries.map((entry) => (entry.kind === 'local' ? (entry.stopping ?? this.stopLocal(entry, false)) : Promise.resolve(this.disconnect(entry, 'closed', null)))));
     if (this.tempRoot !== null) rmSync(this.tempRoot, { recursive: true, force: true });
-    this.listeners.onConnectionsChanged.clear();
-    this.listeners.onTopology.clear();
+    for (const set of Object.values(this.listeners)) set.clear();
     this.store.close();
   }
 
   private assertRunning(): void {
     if (this.closing) throw new ApiError('Unavailable', 'the console backend is shutting down');
+  }
+
+  /** onCluster runs a request on an open connection's client, with the API's errors. */
+  private async onCluster<T>(id: string, run: (client: WardenClient) => Promise<T>): Promise<T> {
+    this.assertRunning();
+    const entry = this.entry(id);
+    const client = entry.client;
+    if (entry.state !== 'open' || client === null) throw new ApiError('Unavailable', `${entry.name} is not open (${entry.state}); open it first`);
+    try {
+      return await run(client);
+    } catch (err) {
+      throw asApiError(err);
+    }
+  }
+
+  /** assertWritable refuses a write through a read-only connection before it reaches the cluster. */
+  private assertWritable(entry: Entry, what: string): void {
+    if (entry.readOnly) throw new ApiError('ReadOnly', `${entry.name} is a read-only connection; it cannot ${what}`);
+  }
+
+  /**
+   * assertAdminWrite refuses, before anything reaches the cluster, a write that needs the admin
+   * role: through a read-only connection (ReadOnly), or with a token of another role
+   * (PermissionDenied). The cluster checks the role again.
+   */
+  private assertAdminWrite(entry: Entry, what: string): void {
+    this.assertWritable(entry, what);
+    if (entry.state === 'open' && entry.role !== 'admin') throw new ApiError('PermissionDenied', `${entry.name} has a ${entry.role ?? 'unknown'} token; only an admin token may ${what}`);
   }
 
   private entry(id: string): Entry {
@@ -453,7 +661,7 @@ class Backend {
       entry.state = 'open';
       entry.error = null;
       this.changed();
-      this.startPoller(entry, client, topology);
+      this.startWatchers(entry, client, topology);
       return summarize(entry);
     } catch (err) {
       if (client !== null && entry.client !== client) void client.close();
@@ -467,14 +675,112 @@ class Backend {
     }
   }
 
-  private startPoller(entry: Entry, client: WardenClient, first: TopologyView | null): void {
+  /**
+   * startWatchers starts what an open connection runs: the topology poller (whose readings also
+   * tell when the locks moved), the metrics sampler and the configuration watch.
+   */
+  private startWatchers(entry: Entry, client: WardenClient, first: TopologyView | null): void {
     entry.poller?.stop();
+    entry.appliedMark = null;
+    entry.topology = first;
     entry.poller = new TopologyPoller(
       () => client.topology(),
-      (update) => this.emit('onTopology', { connectionId: entry.id, ...update }),
+      (update) => {
+        if (update.topology) {
+          entry.topology = update.topology;
+          this.noteApplied(entry, update.topology);
+        }
+        this.emit('onTopology', { connectionId: entry.id, ...update });
+      },
       this.pollIntervalMs,
     );
     entry.poller.start(first);
+    entry.sampler?.stop();
+    entry.sampler = new MetricsSampler({
+      series: entry.metrics,
+      topology: () => entry.topology,
+      ca: entry.ca,
+      intervalMs: this.metricsIntervalMs,
+      onSample: (sample) => this.emit('onMetrics', { connectionId: entry.id, sample }),
+    });
+    entry.sampler.start();
+    this.startKvWatch(entry, client, entry.generation);
+  }
+
+  /** noteApplied pushes onLocksChanged when the leader applied entries since the last reading. */
+  private noteApplied(entry: Entry, topology: TopologyView): void {
+    const nodes = topology.datacenters.flatMap((dc) => dc.nodes);
+    const leader = nodes.find((n) => n.id === topology.leader?.id);
+    const mark = leader?.appliedIndex ?? Math.max(0, ...nodes.map((n) => n.appliedIndex));
+    const moved = entry.appliedMark !== null && mark !== entry.appliedMark;
+    entry.appliedMark = mark;
+    if (moved) this.locksChanged(entry);
+  }
+
+  /** locksChanged pushes onLocksChanged, at most every LOCKS_CHANGED_MIN_INTERVAL_MS (the last one is never lost). */
+  private locksChanged(entry: Entry): void {
+    const wait = entry.locksPushedAt + LOCKS_CHANGED_MIN_INTERVAL_MS - Date.now();
+    const push = (): void => {
+      entry.locksPushedAt = Date.now();
+      this.emit('onLocksChanged', { connectionId: entry.id, at: entry.locksPushedAt });
+    };
+    if (wait <= 0) return push();
+    if (entry.locksTimer !== null) return;
+    entry.locksTimer = setTimeout(() => {
+      entry.locksTimer = null;
+      if (entry.state === 'open') push();
+    }, wait);
+    entry.locksTimer.unref();
+  }
+
+  /**
+   * startKvWatch keeps one watch on the whole namespace for the connection's history and
+   * onKvChanges. It resumes after the last change it recorded; when the cluster no longer has
+   * that history (Compacted), it starts again from now. A token that may not watch "/" gets no
+   * history, and the editor still works.
+   */
+  private startKvWatch(entry: Entry, client: WardenClient, generation: number): void {
+    const current = (): boolean => entry.generation === generation && entry.client === client && !this.closing;
+    const run = async (resume: boolean): Promise<void> => {
+      if (!current()) return;
+      let watcher: Watcher;
+      try {
+        watcher = await client.kv.watch('/', resume && entry.kvHistory !== null ? { fromRevision: entry.kvHistory.last + 1 } : {});
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'PermissionDenied' || code === 'Unauthenticated') return;
+        const compacted = code === 'Compacted';
+        setTimeout(() => void run(!compacted), compacted ? 0 : 2000).unref();
+        return;
+      }
+      if (!current()) {
+        void watcher.close();
+        return;
+      }
+      if (entry.kvHistory === null) entry.kvHistory = new KvHistory(watcher.lastRevision);
+      else if (watcher.lastRevision > entry.kvHistory.last) entry.kvHistory.restart(watcher.lastRevision);
+      entry.kvWatcher = watcher;
+      watcher.on('event', (event) => {
+        const fresh = entry.kvHistory?.record([event]) ?? [];
+        if (fresh.length > 0) this.queueKv(entry, fresh);
+      });
+      watcher.on('error', () => {
+        if (entry.kvWatcher === watcher) entry.kvWatcher = null;
+        void run(false);
+      });
+    };
+    void run(true);
+  }
+
+  private queueKv(entry: Entry, events: readonly WatchEvent[]): void {
+    entry.kvPending.push(...events);
+    if (entry.kvTimer !== null) return;
+    entry.kvTimer = setTimeout(() => {
+      entry.kvTimer = null;
+      const batch = entry.kvPending.splice(0);
+      if (batch.length > 0) this.emit('onKvChanges', { connectionId: entry.id, events: batch });
+    }, KV_PUSH_DELAY_MS);
+    entry.kvTimer.unref();
   }
 
   /** disconnect stops the poller and closes the client; the connection entry stays. */
@@ -482,6 +788,17 @@ class Backend {
     entry.generation++;
     entry.poller?.stop();
     entry.poller = null;
+    entry.sampler?.stop();
+    entry.sampler = null;
+    const watcher = entry.kvWatcher;
+    entry.kvWatcher = null;
+    if (watcher) void watcher.close();
+    for (const timer of [entry.locksTimer, entry.kvTimer]) if (timer !== null) clearTimeout(timer);
+    entry.locksTimer = null;
+    entry.kvTimer = null;
+    entry.kvPending = [];
+    entry.topology = null;
+    entry.appliedMark = null;
     const client = entry.client;
     entry.client = null;
     if (client) void client.close();
@@ -547,7 +864,7 @@ class Backend {
       entry.error = null;
       entry.launch = { stage: 'ready', message: topology.leader ? `ready: leader ${topology.leader.id} in ${topology.leader.datacenter}` : 'ready', nodesStarted: total, nodesTotal: total };
       this.changed();
-      this.startPoller(entry, client, topology);
+      this.startWatchers(entry, client, topology);
       return summarize(entry);
     } catch (err) {
       const reason = (err as Error).message ?? String(err);
@@ -603,6 +920,16 @@ function blankEntry(id: string, kind: 'local' | 'remote', order: number): Entry 
     cluster: null,
     client: null,
     poller: null,
+    topology: null,
+    appliedMark: null,
+    locksPushedAt: 0,
+    locksTimer: null,
+    metrics: new MetricsSeries(),
+    sampler: null,
+    kvHistory: null,
+    kvWatcher: null,
+    kvPending: [],
+    kvTimer: null,
     generation: 0,
     opening: null,
     launching: null,
@@ -633,6 +960,33 @@ function summarize(entry: Entry): ConnectionSummary {
   };
 }
 
+/**
+ * findLock reads one lock by name: the first name at or after it in name order is the lock itself
+ * when it exists, so a window of one answers, however many names share the prefix.
+ */
+async function findLock(client: WardenClient, name: string, serializable: boolean): Promise<{ lock: LockView | null; now: number }> {
+  const page = await client.locks.query({ prefix: name, sort: 'name', limit: 1, ...(serializable ? { serializable: true } : {}) });
+  const first = page.locks[0];
+  return { lock: first !== undefined && first.name === name ? first : null, now: page.now };
+}
+
+/** eventsIfAllowed lists events, or none for a token whose role may not read the audit log. */
+async function eventsIfAllowed(client: WardenClient, query: { name: string; limit: number }): Promise<AuditEventView[]> {
+  try {
+    return await client.events.list(query);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'PermissionDenied') return [];
+    throw err;
+  }
+}
+
+/** eventMatches is the free-text search of the events view: any field, case-insensitive. */
+export function eventMatches(event: AuditEventView, text: string): boolean {
+  const needle = text.toLowerCase();
+  const fields = [event.kind, event.name, event.sessionId, event.actor, event.reason, event.token === null ? null : String(event.token), JSON.stringify(event.detail)];
+  return fields.some((f) => f !== null && f.toLowerCase().includes(needle));
+}
+
 function faultArgs(request: FaultRequest): string[] {
   switch (request.action) {
     case 'stop':
@@ -656,7 +1010,10 @@ function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof Error && err.name === 'UsageError') return new ApiError('InvalidArgument', err.message);
   const body = errorBody(err);
-  return new ApiError(body.code, body.message);
+  const out = new ApiError(body.code, body.message);
+  // A compare-and-set conflict keeps the key as it is now, so the editor can show both versions.
+  if (body.current !== undefined) Object.assign(out, { current: body.current });
+  return out;
 }
 
 /**

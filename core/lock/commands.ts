@@ -17,8 +17,12 @@ export type SettingsPatch = Readonly<Record<string, unknown>>;
 export type Command =
   | { readonly op: 'kv.put'; readonly stamp: number; readonly key: string; readonly value: string; readonly expectRevision: number | null; readonly session: string | null }
   | { readonly op: 'kv.delete'; readonly stamp: number; readonly key: string; readonly expectRevision: number | null }
-  /** `owner` names the token that opened the session; only it (or an admin) may use the session. */
-  | { readonly op: 'session.open'; readonly stamp: number; readonly ttlMs: number; readonly info: SessionInfo; readonly owner?: string }
+  /**
+   * `owner` names the token that opened the session; only it (or an admin) may use the session.
+   * `datacenter` is where the node that proposed the open runs (absent in entries written before
+   * it existed), so operators can tell which datacenter a lock holder lives in.
+   */
+  | { readonly op: 'session.open'; readonly stamp: number; readonly ttlMs: number; readonly info: SessionInfo; readonly owner?: string; readonly datacenter?: string }
   | { readonly op: 'session.close'; readonly stamp: number; readonly sessionId: string; readonly actor: string | null; readonly reason: string | null }
   /** Proposed by the leader when a session missed its TTL. */
   | { readonly op: 'session.expire'; readonly stamp: number; readonly sessionId: string }
@@ -28,6 +32,9 @@ export type Command =
   /** Proposed by the leader when timed work is due (lock-delay over, waiters past their wait). */
   | { readonly op: 'clock'; readonly stamp: number }
   | { readonly op: 'settings.set'; readonly stamp: number; readonly actor: string; readonly patch: SettingsPatch };
+
+/** DATACENTER_MAX_LENGTH bounds the datacenter a session.open entry may carry. */
+export const DATACENTER_MAX_LENGTH = 64;
 
 /** InvalidCommand is what a payload that does not decode becomes; it applies as a no-op. */
 export interface InvalidCommand {
@@ -57,6 +64,11 @@ function decodeInfo(v: unknown): SessionInfo | null {
   return { host: o.host, pid: o.pid, app: o.app, label: o.label };
 }
 
+/** invalid names what is wrong with a payload. A module function, not a closure: decodeCommand runs for every applied entry. */
+function invalid(op: unknown, what: string): InvalidCommand {
+  return { op: 'invalid', error: `${String(op)}: ${what}` };
+}
+
 /**
  * decodeCommand parses a log entry's payload. A payload that does not decode is applied as a
  * no-op with an error result (never a crash), so one bad entry cannot stop a replica.
@@ -72,42 +84,42 @@ export function decodeCommand(data: Uint8Array): Command | InvalidCommand {
   const v = value as Obj;
   if (typeof v.stamp !== 'number' || !Number.isFinite(v.stamp)) return { op: 'invalid', error: 'missing stamp' };
   const stamp = v.stamp;
-  const bad = (what: string): InvalidCommand => ({ op: 'invalid', error: `${String(v.op)}: ${what}` });
   switch (v.op) {
     case 'kv.put':
-      if (!isStr(v.key) || !isStr(v.value)) return bad('needs key and value');
-      if (!isNullableStr(v.session)) return bad('bad session');
-      if (!isNullableNat(v.expectRevision)) return bad('bad expectRevision');
+      if (!isStr(v.key) || !isStr(v.value)) return invalid(v.op, 'needs key and value');
+      if (!isNullableStr(v.session)) return invalid(v.op, 'bad session');
+      if (!isNullableNat(v.expectRevision)) return invalid(v.op, 'bad expectRevision');
       return { op: 'kv.put', stamp, key: v.key, value: v.value, expectRevision: v.expectRevision, session: v.session };
     case 'kv.delete':
-      if (!isStr(v.key)) return bad('needs key');
-      if (!isNullableNat(v.expectRevision)) return bad('bad expectRevision');
+      if (!isStr(v.key)) return invalid(v.op, 'needs key');
+      if (!isNullableNat(v.expectRevision)) return invalid(v.op, 'bad expectRevision');
       return { op: 'kv.delete', stamp, key: v.key, expectRevision: v.expectRevision };
     case 'session.open': {
       const info = decodeInfo(v.info);
-      if (!isInt(v.ttlMs) || !info) return bad('needs ttlMs and info');
-      if (v.owner !== undefined && !isStr(v.owner)) return bad('bad owner');
-      return { op: 'session.open', stamp, ttlMs: v.ttlMs, info, ...(isStr(v.owner) ? { owner: v.owner } : {}) };
+      if (!isInt(v.ttlMs) || !info) return invalid(v.op, 'needs ttlMs and info');
+      if (v.owner !== undefined && !isStr(v.owner)) return invalid(v.op, 'bad owner');
+      if (v.datacenter !== undefined && !(isStr(v.datacenter) && v.datacenter.length > 0 && v.datacenter.length <= DATACENTER_MAX_LENGTH)) return invalid(v.op, 'bad datacenter');
+      return { op: 'session.open', stamp, ttlMs: v.ttlMs, info, ...(isStr(v.owner) ? { owner: v.owner } : {}), ...(isStr(v.datacenter) ? { datacenter: v.datacenter } : {}) };
     }
     case 'session.close':
-      if (!isStr(v.sessionId) || !isNullableStr(v.actor) || !isNullableStr(v.reason)) return bad('needs sessionId');
+      if (!isStr(v.sessionId) || !isNullableStr(v.actor) || !isNullableStr(v.reason)) return invalid(v.op, 'needs sessionId');
       return { op: 'session.close', stamp, sessionId: v.sessionId, actor: v.actor, reason: v.reason };
     case 'session.expire':
-      if (!isStr(v.sessionId)) return bad('needs sessionId');
+      if (!isStr(v.sessionId)) return invalid(v.op, 'needs sessionId');
       return { op: 'session.expire', stamp, sessionId: v.sessionId };
     case 'lock.acquire':
-      if (!isStr(v.sessionId) || !isStr(v.name) || (v.mode !== 'exclusive' && v.mode !== 'shared') || !isInt(v.waitMs) || !isNullableNat(v.lockDelayMs)) return bad('needs sessionId, name, mode, waitMs');
+      if (!isStr(v.sessionId) || !isStr(v.name) || (v.mode !== 'exclusive' && v.mode !== 'shared') || !isInt(v.waitMs) || !isNullableNat(v.lockDelayMs)) return invalid(v.op, 'needs sessionId, name, mode, waitMs');
       return { op: 'lock.acquire', stamp, sessionId: v.sessionId, name: v.name, mode: v.mode, waitMs: v.waitMs, lockDelayMs: v.lockDelayMs };
     case 'lock.release':
-      if (!isStr(v.sessionId) || !isStr(v.name)) return bad('needs sessionId and name');
+      if (!isStr(v.sessionId) || !isStr(v.name)) return invalid(v.op, 'needs sessionId and name');
       return { op: 'lock.release', stamp, sessionId: v.sessionId, name: v.name };
     case 'lock.forceRelease':
-      if (!isStr(v.name) || !isStr(v.reason) || !isStr(v.actor)) return bad('needs name, reason and actor');
+      if (!isStr(v.name) || !isStr(v.reason) || !isStr(v.actor)) return invalid(v.op, 'needs name, reason and actor');
       return { op: 'lock.forceRelease', stamp, name: v.name, reason: v.reason, actor: v.actor };
     case 'clock':
       return { op: 'clock', stamp };
     case 'settings.set':
-      if (!isStr(v.actor) || typeof v.patch !== 'object' || v.patch === null || Array.isArray(v.patch)) return bad('needs actor and patch');
+      if (!isStr(v.actor) || typeof v.patch !== 'object' || v.patch === null || Array.isArray(v.patch)) return invalid(v.op, 'needs actor and patch');
       return { op: 'settings.set', stamp, actor: v.actor, patch: v.patch as SettingsPatch };
     default:
       return { op: 'invalid', error: `unknown op ${JSON.stringify(v.op)}` };

@@ -94,7 +94,7 @@ export class LockMachine {
         return { reply, events: reply.ok ? [{ type: 'delete', key: command.key, value: null, revision: reply.revision, prevValue: reply.prev?.value ?? null }] : NO_EVENTS, notices: NO_NOTICES };
       }
       case 'session.open':
-        return this.fromTable(this.table.openSession(ctx, command.ttlMs, command.info, command.owner ?? ''));
+        return this.fromTable(this.table.openSession(ctx, command.ttlMs, command.info, command.owner ?? '', command.datacenter ?? null));
       case 'session.close':
         return this.fromTable(this.table.closeSession(ctx, command.sessionId, command.actor, command.reason));
       case 'session.expire':

@@ -65,6 +65,8 @@ export interface Session {
   readonly openedAt: number;
   /** The name of the token that opened the session (empty when unknown). */
   readonly owner?: string;
+  /** The datacenter of the node the session was opened through (absent when unknown). */
+  readonly datacenter?: string;
 }
 
 /** Holder is a session holding a lock, with its fencing token. */
@@ -208,16 +210,16 @@ export class LockTable {
   // -------------------------------------------------------------------------------------------
   // Sessions.
 
-  openSession(ctx: ApplyContext, ttlMs: number, info: SessionInfo, owner = ''): TableResult {
+  openSession(ctx: ApplyContext, ttlMs: number, info: SessionInfo, owner = '', datacenter: string | null = null): TableResult {
     const s = this.settings;
     if (!Number.isSafeInteger(ttlMs) || ttlMs < s.minSessionTtlMs || ttlMs > s.maxSessionTtlMs) {
       return this.fail('InvalidArgument', `ttlMs must be from ${s.minSessionTtlMs} to ${s.maxSessionTtlMs}`);
     }
     const id = `s${ctx.index.toString(36)}`;
     assert(!this.sessions.has(id), 'session ids come from unique log indexes');
-    this.sessions.set(id, { id, ttlMs, info, openedAt: ctx.now, ...(owner ? { owner } : {}) });
+    this.sessions.set(id, { id, ttlMs, info, openedAt: ctx.now, ...(owner ? { owner } : {}), ...(datacenter ? { datacenter } : {}) });
     this.bySession.set(id, new Set());
-    this.record(ctx, 'session.open', { sessionId: id, actor: owner || null, detail: { ttlMs, host: info.host, pid: info.pid, app: info.app, label: info.label } });
+    this.record(ctx, 'session.open', { sessionId: id, actor: owner || null, detail: { ttlMs, host: info.host, pid: info.pid, app: info.app, label: info.label, ...(datacenter ? { datacenter } : {}) } });
     return { reply: { ok: true, kind: 'session', sessionId: id, ttlMs }, notices: [], endedSessions: [] };
   }
 

@@ -10,15 +10,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { ClusterStatus, KvItem, Method, Methods, NodeReport, NoticeWire, PushEvent, TopologyView, WatchEvent, WireError } from '../api/clientProtocol.ts';
-import { MAX_CLIENT_FRAME_BYTES, METHOD_ROLES, parseRequest } from '../api/clientProtocol.ts';
+import type { ClusterStatus, KvItem, LockSortWire, Method, Methods, NodeReport, NoticeWire, PushEvent, TopologyView, WatchEvent, WireError } from '../api/clientProtocol.ts';
+import { LOCK_SORT_KEYS, MAX_CLIENT_FRAME_BYTES, METHOD_ROLES, parseRequest } from '../api/clientProtocol.ts';
 import type { KvEntry } from '../lock/kvStore.ts';
 import { matchesPrefix, validateKey, validatePrefix } from '../lock/kvStore.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult, Reply } from '../lock/lockMachine.ts';
 import type { Notice } from '../lock/lockTable.ts';
 import { validateLockName } from '../lock/lockTable.ts';
-import { lockViews, sessionViews } from '../lock/views.ts';
+import { queryLocks, sessionViews } from '../lock/views.ts';
 import type { TokenConfig } from './config.ts';
 import type { WardenNode } from './wardenNode.ts';
 
@@ -442,7 +442,9 @@ export class ClientServer {
           app: typeof info.app === 'string' ? info.app.slice(0, 255) : '',
           label: typeof info.label === 'string' ? info.label.slice(0, 255) : '',
         };
-        const reply = await this.writeOk({ op: 'session.open', stamp: Date.now(), ttlMs, info: clean, owner: token.name });
+        if (p.datacenter !== undefined && (typeof p.datacenter !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(p.datacenter))) throw new ApiError('InvalidArgument', 'datacenter must be 1-64 letters, digits, ".", "_" or "-"');
+        const datacenter = (p.datacenter as string | undefined) ?? this.node.config.datacenter;
+        const reply = await this.writeOk({ op: 'session.open', stamp: Date.now(), ttlMs, info: clean, owner: token.name, datacenter });
         const sessionId = (reply as { sessionId: string }).sessionId;
         this.node.leases.renew(sessionId, Date.now());
         this.attachSession(conn, sessionId);
@@ -474,10 +476,14 @@ export class ClientServer {
         await this.writeOk({ op: 'session.close', stamp: Date.now(), sessionId, actor: own ? null : token.name, reason });
         return { ok: true };
       }
-      case 'sessions.list':
+      case 'sessions.list': {
+        if (p.ids !== undefined && (!Array.isArray(p.ids) || p.ids.length > 1000 || p.ids.some((id) => typeof id !== 'string' || id.length > 64))) throw new ApiError('InvalidArgument', 'ids must be a list of at most 1000 session ids');
+        const locksLimit = p.locksLimit === undefined ? undefined : ClientServer.int(p, 'locksLimit', 0, 1_000_000);
         this.requireLeader();
-        await this.linearizable();
-        return { sessions: sessionViews(table, age), now } satisfies Methods['sessions.list']['result'];
+        if (p.serializable !== true) await this.linearizable();
+        const options = { ...(p.ids !== undefined ? { ids: p.ids as string[] } : {}), ...(locksLimit !== undefined ? { locksLimit } : {}) };
+        return { sessions: sessionViews(table, age, options), now } satisfies Methods['sessions.list']['result'];
+      }
       case 'lock.acquire':
         return this.acquire(conn, p);
       case 'lock.release': {
@@ -495,12 +501,29 @@ export class ClientServer {
         return { current: tokens.includes(tokenValue), tokens } satisfies Methods['lock.check']['result'];
       }
       case 'locks.list': {
-        if (p.prefix !== undefined && typeof p.prefix !== 'string') throw new ApiError('InvalidArgument', 'prefix must be a string');
+        for (const key of ['prefix', 'holder', 'datacenter']) {
+          if (p[key] !== undefined && (typeof p[key] !== 'string' || p[key].length > 1024)) throw new ApiError('InvalidArgument', `${key} must be a string of at most 1024 characters`);
+        }
+        for (const key of ['stuckOnly', 'descending', 'serializable']) if (p[key] !== undefined && typeof p[key] !== 'boolean') throw new ApiError('InvalidArgument', `${key} must be true or false`);
+        if (p.sort !== undefined && !LOCK_SORT_KEYS.includes(p.sort as LockSortWire)) throw new ApiError('InvalidArgument', `sort must be one of ${LOCK_SORT_KEYS.join(', ')}`);
         const limit = ClientServer.int(p, 'limit', 1, 1_000_000, 10_000);
+        const offset = ClientServer.int(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
         this.requireLeader();
-        await this.linearizable();
-        const view = lockViews(table, Date.now(), age, { ...(p.prefix ? { prefix: p.prefix as string } : {}), stuckOnly: p.stuckOnly === true, limit });
-        return { ...view, now: Date.now() } satisfies Methods['locks.list']['result'];
+        if (p.serializable !== true) await this.linearizable();
+        // NB: read the clock after the read point, so ages are not older than the state they describe.
+        const at = Date.now();
+        const leading = this.node.host.status().role === 'leader';
+        const view = queryLocks(table, at, (id) => (leading ? this.node.leases.ageOf(id, at) : null), {
+          ...(p.prefix ? { prefix: p.prefix as string } : {}),
+          ...(p.holder ? { holder: p.holder as string } : {}),
+          ...(p.datacenter ? { datacenter: p.datacenter as string } : {}),
+          ...(p.sort ? { sort: p.sort as LockSortWire } : {}),
+          stuckOnly: p.stuckOnly === true,
+          descending: p.descending === true,
+          offset,
+          limit,
+        });
+        return { ...view, now: at } satisfies Methods['locks.list']['result'];
       }
       case 'admin.forceRelease': {
         const name = ClientServer.str(p, 'name', 256);

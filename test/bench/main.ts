@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { runKvBench } from './kv.ts';
 import { runDcBench } from './dc.ts';
 import { runLocksBench } from './locks.ts';
+import { runConsoleBench } from './console.ts';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -29,8 +30,11 @@ switch (positionals[0]) {
   case 'dc':
     await runDcBench({ runs, seconds, clients: 32, failovers: 5 });
     break;
+  case 'console':
+    await runConsoleBench({ runs, microOnly: positionals[1] === 'micro' });
+    break;
   default:
-    process.stderr.write('usage: npm run bench -- kv|locks|dc [--runs N] [--seconds S] [--levels 1,32,64]\n');
+    process.stderr.write('usage: npm run bench -- kv|locks|dc|console [micro] [--runs N] [--seconds S] [--levels 1,32,64]\n');
     process.exit(2);
 }
 process.exit(0);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { requestNames } from '../../../core/api/contract.ts';
 import type { RequestName } from '../../../core/api/contract.ts';
-import { LIMITS, isRequestName, parseEndpoint, validatePayload } from '../../../core/api/validate.ts';
+import { LIMITS, LOCK_SORT_KEYS, isRequestName, parseEndpoint, validatePayload } from '../../../core/api/validate.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -42,7 +42,7 @@ describe('validatePayload', () => {
   });
 
   it('checks connection refs: an object with a well-formed connectionId and nothing else', () => {
-    for (const name of ['deleteConnection', 'openConnection', 'closeConnection', 'stopLocalCluster', 'getTopology'] as const) {
+    for (const name of ['deleteConnection', 'openConnection', 'closeConnection', 'stopLocalCluster', 'getTopology', 'listSessions', 'getSettings', 'getMetrics'] as const) {
       expect(accepted(name, { connectionId: 'c-0123abc' })).toEqual({ connectionId: 'c-0123abc' });
       refused(name, undefined, 'payload must be an object');
       refused(name, [], 'payload must be an object');
@@ -148,5 +148,92 @@ describe('validatePayload', () => {
     refused('clusterFault', { ...id, action: 'latency', from: 'dc-a', to: 'dc-b' }, 'ms must be an integer');
     refused('clusterFault', { ...id, action: 'latency', from: 'dc-a', to: 'dc-b', ms: LIMITS.latencyMs + 1 }, 'ms must be between');
     refused('clusterFault', { ...id, action: 'latency', from: 'dc a', to: 'dc-b', ms: 1 }, 'from is not');
+  });
+});
+
+describe('validatePayload for locks, sessions, keys, settings, events and metrics', () => {
+  const id = { connectionId: 'c-1' };
+  const page = { ...id, offset: 0, limit: 100 };
+
+  it('accepts a lock query with every filter and each sort key', () => {
+    for (const sort of LOCK_SORT_KEYS) {
+      const full = { ...page, prefix: 'svc/', holder: ' host-1 ', datacenter: 'dc-a', stuckOnly: true, sort, descending: true };
+      expect(accepted('queryLocks', full)).toEqual({ ...full, holder: 'host-1' });
+    }
+    expect(accepted('queryLocks', { ...page, prefix: '', holder: '  ', datacenter: '' })).toEqual(page);
+    expect(accepted('queryLocks', { ...id, offset: 99_000, limit: LIMITS.lockPage })).toEqual({ ...id, offset: 99_000, limit: LIMITS.lockPage });
+  });
+
+  it('refuses lock queries out of bounds or with unknown sorts, naming the field', () => {
+    refused('queryLocks', id, 'offset must be an integer');
+    refused('queryLocks', { ...id, offset: 0 }, 'limit must be an integer');
+    refused('queryLocks', { ...page, limit: LIMITS.lockPage + 1 }, 'limit must be between');
+    refused('queryLocks', { ...page, limit: 0 }, 'limit must be between');
+    refused('queryLocks', { ...page, offset: -1 }, 'offset must be between');
+    refused('queryLocks', { ...page, offset: 1.5 }, 'offset must be an integer');
+    refused('queryLocks', { ...page, sort: 'holder' }, 'sort must be one of');
+    refused('queryLocks', { ...page, sort: 'toString' }, 'sort must be one of');
+    refused('queryLocks', { ...page, prefix: 'x'.repeat(LIMITS.lockNameChars + 1) }, 'prefix is longer');
+    refused('queryLocks', { ...page, holder: 'x'.repeat(LIMITS.lockNameChars + 1) }, 'holder is longer');
+    refused('queryLocks', { ...page, holder: 42 }, 'holder must be a string');
+    refused('queryLocks', { ...page, datacenter: 'dc a' }, 'datacenter is not');
+    refused('queryLocks', { ...page, stuckOnly: 'yes' }, 'stuckOnly must be true or false');
+    refused('queryLocks', { ...page, descending: 1 }, 'descending must be true or false');
+    refused('queryLocks', { ...page, serializable: true }, 'unknown field "serializable"');
+  });
+
+  it('checks lock names, release reasons and session closes', () => {
+    expect(accepted('getLockDetail', { ...id, name: 'svc/db' })).toEqual({ ...id, name: 'svc/db' });
+    refused('getLockDetail', { ...id, name: '' }, 'name must not be empty');
+    refused('getLockDetail', { ...id, name: 'x'.repeat(LIMITS.lockNameChars + 1) }, 'name is longer');
+    expect(accepted('forceRelease', { ...id, name: 'svc/db', reason: '  holder hung  ' })).toEqual({ ...id, name: 'svc/db', reason: 'holder hung' });
+    refused('forceRelease', { ...id, name: 'svc/db' }, 'reason must be a string');
+    refused('forceRelease', { ...id, name: 'svc/db', reason: '   ' }, 'reason must not be empty');
+    refused('forceRelease', { ...id, name: 'svc/db', reason: 'x'.repeat(LIMITS.reasonChars + 1) }, 'reason is longer');
+    refused('forceRelease', { ...id, name: 'svc/db', reason: 'r', force: true }, 'unknown field "force"');
+    expect(accepted('closeSession', { ...id, sessionId: 's1a', reason: 'gone' })).toEqual({ ...id, sessionId: 's1a', reason: 'gone' });
+    refused('closeSession', { ...id, sessionId: 's1a', reason: '' }, 'reason must not be empty');
+    refused('closeSession', { ...id, sessionId: '', reason: 'r' }, 'sessionId must not be empty');
+  });
+
+  it('checks keys, values, revisions and prefixes', () => {
+    expect(accepted('kvList', { ...id, prefix: '/' })).toEqual({ ...id, prefix: '/' });
+    refused('kvList', { ...id }, 'prefix must be a string');
+    expect(accepted('kvGet', { ...id, key: '/a/b' })).toEqual({ ...id, key: '/a/b' });
+    expect(accepted('kvHistory', { ...id, key: '/a/b' })).toEqual({ ...id, key: '/a/b' });
+    refused('kvGet', { ...id, key: 'x'.repeat(LIMITS.keyChars + 1) }, 'key is longer');
+    const put = { ...id, key: '/a', value: '{"x":1}', expectRevision: 7 };
+    expect(accepted('kvPut', put)).toEqual(put);
+    expect(accepted('kvPut', { ...put, expectRevision: null, value: '' })).toEqual({ ...put, expectRevision: null, value: '' });
+    expect(accepted('kvPut', { ...put, expectRevision: 0 })).toEqual({ ...put, expectRevision: 0 });
+    expect(accepted('kvPut', { ...put, value: 'x'.repeat(LIMITS.valueBytes) })).toMatchObject({ key: '/a' });
+    refused('kvPut', { ...put, value: 'x'.repeat(LIMITS.valueBytes + 1) }, 'value is larger than 256 KiB');
+    refused('kvPut', { ...put, value: 'é'.repeat(LIMITS.valueBytes / 2 + 1) }, 'value is larger');
+    refused('kvPut', { ...put, value: 42 }, 'value must be a string');
+    refused('kvPut', { ...id, key: '/a', value: 'v' }, 'expectRevision must be');
+    refused('kvPut', { ...put, expectRevision: -1 }, 'expectRevision must be between');
+    refused('kvPut', { ...put, expectRevision: '3' }, 'expectRevision must be an integer');
+    expect(accepted('kvDelete', { ...id, key: '/a', expectRevision: null })).toEqual({ ...id, key: '/a', expectRevision: null });
+    refused('kvDelete', { ...id, key: '/a' }, 'expectRevision must be');
+    refused('kvDelete', { ...id, key: '/a', expectRevision: null, value: 'v' }, 'unknown field "value"');
+  });
+
+  it('checks settings patches: a non-empty object of at most 64 KiB of JSON', () => {
+    expect(accepted('setSettings', { ...id, patch: { stuckAfterMs: 1000, stuckAfterByPrefix: { 'svc/': 500 } } })).toEqual({ ...id, patch: { stuckAfterMs: 1000, stuckAfterByPrefix: { 'svc/': 500 } } });
+    refused('setSettings', { ...id, patch: {} }, 'at least one setting');
+    refused('setSettings', { ...id, patch: [1] }, 'patch must be an object');
+    refused('setSettings', { ...id, patch: 'x' }, 'patch must be an object');
+    refused('setSettings', { ...id, patch: { big: 'x'.repeat(LIMITS.patchBytes) } }, 'patch is larger than 64 KiB');
+  });
+
+  it('checks event queries', () => {
+    const q = { ...id, since: 1, until: 2, name: 'svc/*', kind: 'lock', actor: 'admin', text: ' hung ', limit: 50 };
+    expect(accepted('listEvents', q)).toEqual({ ...q, text: 'hung' });
+    expect(accepted('listEvents', { ...id, text: '' })).toEqual(id);
+    refused('listEvents', { ...id, since: 5, until: 4 }, 'since must not be after until');
+    refused('listEvents', { ...id, limit: LIMITS.eventPage + 1 }, 'limit must be between');
+    refused('listEvents', { ...id, text: 'x'.repeat(LIMITS.lockNameChars + 1) }, 'text is longer');
+    refused('listEvents', { ...id, kind: 3 }, 'kind must be a string');
+    refused('listEvents', { ...id, session: 's1' }, 'unknown field "session"');
   });
 });
