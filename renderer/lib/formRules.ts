@@ -19,6 +19,13 @@ export const limits: typeof LIMITS = {
   nodes: 9,
   latencyMs: 2000,
   idChars: 100,
+  lockNameChars: 1024,
+  keyChars: 1024,
+  lockPage: 1000,
+  reasonChars: 500,
+  valueBytes: 256 * 1024,
+  patchBytes: 64 * 1024,
+  eventPage: 10_000,
 };
 
 /** FieldErrors maps a form field to the sentence shown under it. */

@@ -3,6 +3,7 @@
 // authenticated WebSocket. Replies are unwrapped here, so the rest of the renderer sees promises
 // that resolve to values or reject with an ApiRequestError carrying {code, message}.
 
+import type { KvItem } from '../../core/api/clientProtocol.ts';
 import type {
   ApiErrorBody,
   ApiErrorCode,
@@ -32,12 +33,29 @@ const requests: Record<RequestName, true> = {
   stopLocalCluster: true,
   getTopology: true,
   clusterFault: true,
+  queryLocks: true,
+  getLockDetail: true,
+  forceRelease: true,
+  listSessions: true,
+  closeSession: true,
+  kvList: true,
+  kvGet: true,
+  kvPut: true,
+  kvDelete: true,
+  kvHistory: true,
+  getSettings: true,
+  setSettings: true,
+  listEvents: true,
+  getMetrics: true,
 };
 
 /** Every push event of the contract, checked the same way as the requests. */
 const events: Record<EventName, true> = {
   onConnectionsChanged: true,
   onTopology: true,
+  onLocksChanged: true,
+  onKvChanges: true,
+  onMetrics: true,
 };
 
 const requestNames = Object.keys(requests) as RequestName[];
@@ -55,24 +73,40 @@ const SLOW_REQUEST_TIMEOUTS_MS: Partial<Record<RequestName, number>> = {
   stopLocalCluster: 60_000,
   openConnection: 30_000,
   clusterFault: 30_000,
+  forceRelease: 30_000,
+  closeSession: 30_000,
+  setSettings: 30_000,
 };
 
 /**
  * ApiRequestError is how a refused or failed request reaches renderer code: a code to switch on
- * (Unreachable, Unauthenticated, WrongCluster, ...) and a sentence to show the operator.
+ * (Unreachable, Unauthenticated, WrongCluster, ...) and a sentence to show the operator. A
+ * CasConflict also carries the key as it is now (`current`, null when it was deleted), so the
+ * configuration editor can show both versions without another read.
  */
 export class ApiRequestError extends Error {
   override readonly name = 'ApiRequestError';
   readonly code: ApiErrorCode;
-  constructor(code: ApiErrorCode, message: string) {
+  readonly current: KvItem | null | undefined;
+  constructor(code: ApiErrorCode, message: string, current?: KvItem | null) {
     super(message);
     this.code = code;
+    this.current = current;
   }
 
   /** body is the error as plain data, for stores that keep it in state. */
   get body(): ApiErrorBody {
-    return { code: this.code, message: this.message };
+    return this.current === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, current: this.current };
   }
+}
+
+/** kvItemOf reads a KvItem from untrusted reply data, or undefined when it is not one. */
+function kvItemOf(value: unknown): KvItem | null | undefined {
+  if (value === null) return null;
+  if (!isObject(value)) return undefined;
+  const { key, value: text, revision, createRevision, version } = value;
+  if (typeof key !== 'string' || typeof text !== 'string' || typeof revision !== 'number' || typeof createRevision !== 'number' || typeof version !== 'number') return undefined;
+  return { key, value: text, revision, createRevision, version };
 }
 
 /**
@@ -100,6 +134,7 @@ export function unwrapReply<T>(reply: unknown): T {
     throw new ApiRequestError(
       typeof code === 'string' && code !== '' ? (code as ApiErrorCode) : 'Internal',
       typeof message === 'string' && message !== '' ? message : 'the console backend refused the request',
+      'current' in reply.error ? kvItemOf(reply.error.current) : undefined,
     );
   }
   throw new ApiRequestError('Internal', 'the console backend sent a malformed reply');

@@ -1,9 +1,10 @@
 // Test fixtures for the renderer: a fake NodeApi whose requests are spies and whose pushes the
-// test fires, and a three-datacenter topology like the one `warden cluster local` starts.
+// test fires, a three-datacenter topology like the one `warden cluster local` starts, and locks
+// and sessions like those of a stuck-lock incident.
 
 import { vi } from 'vitest';
-import type { ConnectionSummary, EventMap, EventName, NodeApi, RequestMap, RequestName, TopologyUpdate } from '../../../core/api/contract.ts';
-import type { TopologyView } from '../../../core/api/clientProtocol.ts';
+import type { ConnectionSummary, EventMap, EventName, LockPage, LockQuery, MetricsSample, NodeApi, RequestMap, RequestName, TopologyUpdate } from '../../../core/api/contract.ts';
+import type { AuditEventView, LockView, SessionView, TopologyView } from '../../../core/api/clientProtocol.ts';
 
 type Handlers = { [K in RequestName]: (payload: RequestMap[K]['payload']) => Promise<RequestMap[K]['result']> };
 
@@ -24,9 +25,11 @@ export function fakeNodeApi(handlers: Partial<Handlers> = {}): FakeNodeApi {
   const names: RequestName[] = [
     'getAppInfo', 'listConnections', 'saveConnection', 'deleteConnection', 'exportConnections', 'importConnections',
     'openConnection', 'closeConnection', 'launchLocalCluster', 'stopLocalCluster', 'getTopology', 'clusterFault',
+    'queryLocks', 'getLockDetail', 'forceRelease', 'listSessions', 'closeSession', 'kvList', 'kvGet', 'kvPut', 'kvDelete',
+    'kvHistory', 'getSettings', 'setSettings', 'listEvents', 'getMetrics',
   ];
   for (const name of names) api[name] = vi.fn((handlers[name] as ((p: unknown) => Promise<unknown>) | undefined) ?? notSet(name));
-  for (const name of ['onConnectionsChanged', 'onTopology'] as EventName[]) {
+  for (const name of ['onConnectionsChanged', 'onTopology', 'onLocksChanged', 'onKvChanges', 'onMetrics'] as EventName[]) {
     listeners.set(name, new Set());
     api[name] = (listener: (payload: unknown) => void) => {
       listeners.get(name)?.add(listener);
@@ -110,4 +113,81 @@ export function topologyFixture(overrides: Partial<TopologyView> = {}): Topology
 /** update wraps a topology into a push. */
 export function update(connectionId: string, topology: TopologyView | null, at = 1_700_000_000_000, error: TopologyUpdate['error'] = null): TopologyUpdate {
   return { connectionId, topology, error, at };
+}
+
+/** lockView builds a lock held exclusively by session s1 (billing-worker on host-7, dc-a). */
+export function lockView(name: string, overrides: Partial<LockView> = {}): LockView {
+  return {
+    name,
+    mode: 'exclusive',
+    holders: [
+      {
+        sessionId: 's1',
+        mode: 'exclusive',
+        token: 41,
+        heldMs: 400_000,
+        keepAliveAgeMs: 300,
+        ttlMs: 10_000,
+        client: { host: 'host-7', pid: 4242, app: 'billing-worker', label: 'w1' },
+        datacenter: 'dc-a',
+      },
+    ],
+    waiters: [{ sessionId: 's2', mode: 'exclusive', waitingMs: 95_000, client: { host: 'host-9', pid: 77, app: 'billing-worker', label: 'w2' }, datacenter: 'dc-b' }],
+    lockDelayLeftMs: 0,
+    lastToken: 41,
+    stuckReasons: ['heldTooLong'],
+    ...overrides,
+  };
+}
+
+/** sessionView builds a session of billing-worker on host-7 holding `locks`. */
+export function sessionView(id: string, overrides: Partial<SessionView> = {}): SessionView {
+  return {
+    id,
+    ttlMs: 10_000,
+    info: { host: 'host-7', pid: 4242, app: 'billing-worker', label: 'w1' },
+    openedAt: 1_700_000_000_000,
+    datacenter: 'dc-a',
+    keepAliveAgeMs: 300,
+    jeopardy: false,
+    locks: [],
+    waiting: [],
+    ...overrides,
+  };
+}
+
+/**
+ * lockPages answers queryLocks for a listing of `total` generated locks (`svc/000123`), so a
+ * test can page through 100,000 locks without building them all.
+ */
+export function lockPages(total: number, now = 1_700_000_000_000): (query: LockQuery) => Promise<LockPage> {
+  return async (query) => {
+    const end = Math.min(total, query.offset + query.limit);
+    const locks: LockView[] = [];
+    for (let i = query.offset; i < end; i++) locks.push(lockView(`svc/${String(i).padStart(6, '0')}`, { stuckReasons: [], waiters: [] }));
+    return { locks, total, offset: query.offset, now };
+  };
+}
+
+/** auditEvent builds an event of the cluster's log about billing/ledger, one second apart by seq. */
+export function auditEvent(seq: number, kind: string, overrides: Partial<AuditEventView> = {}): AuditEventView {
+  return { seq, time: 1_700_000_000_000 + seq * 1000, kind, name: 'billing/ledger', sessionId: 's1', actor: null, reason: null, token: null, detail: {}, ...overrides };
+}
+
+/** sample builds one metrics reading of a calm cluster led by n1. */
+export function sample(at: number, overrides: Partial<MetricsSample> = {}): MetricsSample {
+  return {
+    at,
+    proposalsPerSec: 10,
+    commitLatencyMsP50: 4,
+    commitLatencyMsP99: 30,
+    lockAcquiresPerSec: 3,
+    lockWaitsPerSec: 1,
+    elections: 1,
+    leaderChanges: 1,
+    term: 2,
+    leaderId: 'n1',
+    rttMsByDatacenterPair: { 'dc-a|dc-b': 60 },
+    ...overrides,
+  };
 }

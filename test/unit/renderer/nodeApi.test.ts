@@ -85,8 +85,30 @@ function fakeBridgeApi(): BridgeApi {
     stopLocalCluster: vi.fn(() => reply(null)),
     getTopology: vi.fn(() => Promise.resolve({ ok: false as const, error: { code: 'Unavailable' as const, message: 'no leader' } })),
     clusterFault: vi.fn(() => reply({ message: 'killed n1' })),
+    queryLocks: vi.fn(() => reply({ locks: [], total: 0, offset: 0, now: 1 })),
+    getLockDetail: vi.fn(() => reply({ lock: null, sessions: [], events: [], now: 1 })),
+    forceRelease: vi.fn(() => reply({ previous: [], next: [], lock: null })),
+    listSessions: vi.fn(() => reply({ sessions: [], now: 1 })),
+    closeSession: vi.fn(() => reply(null)),
+    kvList: vi.fn(() => reply({ items: [], revision: 1, truncated: false })),
+    kvGet: vi.fn(() => reply({ item: null, revision: 1 })),
+    kvPut: vi.fn(() =>
+      Promise.resolve({
+        ok: false as const,
+        error: { code: 'CasConflict' as const, message: 'revision mismatch', current: { key: '/a', value: 'theirs', revision: 9, createRevision: 2, version: 3 } },
+      }),
+    ),
+    kvDelete: vi.fn(() => Promise.resolve({ ok: false as const, error: { code: 'CasConflict' as const, message: 'gone', current: null } })),
+    kvHistory: vi.fn(() => reply({ changes: [], since: 1 })),
+    getSettings: vi.fn(() => reply({ settings: {} })),
+    setSettings: vi.fn(() => reply({ settings: {} })),
+    listEvents: vi.fn(() => reply({ events: [] })),
+    getMetrics: vi.fn(() => reply({ samples: [] })),
     onConnectionsChanged: vi.fn(() => () => undefined),
     onTopology: vi.fn(() => () => undefined),
+    onLocksChanged: vi.fn(() => () => undefined),
+    onKvChanges: vi.fn(() => () => undefined),
+    onMetrics: vi.fn(() => () => undefined),
   };
 }
 
@@ -105,6 +127,17 @@ describe('wrapBridge (Electron preload)', () => {
     expect(err.code).toBe('BadRequest');
     expect(err.message).toContain('endpoints[0]');
     expect((await rejection(api.getTopology({ connectionId: 'a' }))).code).toBe('Unavailable');
+  });
+
+  it('keeps the current version of the key on a CasConflict (null when it was deleted)', async () => {
+    const api = wrapBridge(fakeBridgeApi());
+    const put = await rejection(api.kvPut({ connectionId: 'a', key: '/a', value: 'mine', expectRevision: 4 }));
+    expect(put.code).toBe('CasConflict');
+    expect(put.current).toEqual({ key: '/a', value: 'theirs', revision: 9, createRevision: 2, version: 3 });
+    expect(errorOf(put)).toEqual({ code: 'CasConflict', message: 'revision mismatch', current: { key: '/a', value: 'theirs', revision: 9, createRevision: 2, version: 3 } });
+    const del = await rejection(api.kvDelete({ connectionId: 'a', key: '/a', expectRevision: 4 }));
+    expect(del.current).toBeNull();
+    expect((await rejection(api.getTopology({ connectionId: 'a' }))).current).toBeUndefined();
   });
 
   it('turns a failure of the IPC call itself into an Internal error naming the request', async () => {

@@ -2,15 +2,18 @@
 // scope lives, the bridge status is mirrored, and a reconnect re-reads what pushes may have missed.
 
 import { createPinia, setActivePinia } from 'pinia';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { effectScope, nextTick } from 'vue';
 import type { Unsubscribe } from '../../../core/api/contract.ts';
 import { useNodeEvents } from '../../../renderer/composables/useNodeEvents.ts';
 import { setBridge, setNodeApi, type BridgeStatus, type ConsoleBridge } from '../../../renderer/services/nodeApi.ts';
 import { useAppStore } from '../../../renderer/stores/app.ts';
 import { useConnectionsStore } from '../../../renderer/stores/connections.ts';
+import { useConfigStore } from '../../../renderer/stores/config.ts';
+import { useLocksStore } from '../../../renderer/stores/locks.ts';
+import { useMetricsStore } from '../../../renderer/stores/metrics.ts';
 import { useTopologyStore } from '../../../renderer/stores/topology.ts';
-import { connection, fakeNodeApi, topologyFixture, update, type FakeNodeApi } from './fixtures.ts';
+import { connection, fakeNodeApi, sample, topologyFixture, update, type FakeNodeApi } from './fixtures.ts';
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -76,6 +79,37 @@ describe('useNodeEvents', () => {
     scope.stop();
     expect(api.listenerCount('onTopology')).toBe(0);
     expect(api.listenerCount('onConnectionsChanged')).toBe(0);
+  });
+
+  it('routes lock, configuration and metrics pushes to their stores', async () => {
+    const api = fakeNodeApi({
+      ...handlers(),
+      queryLocks: async () => ({ locks: [], total: 0, offset: 0, now: 1 }),
+      kvList: async () => ({ items: [], revision: 1, truncated: false }),
+      getSettings: async () => ({ settings: {} }),
+    });
+    setNodeApi(api);
+    const scope = effectScope();
+    scope.run(() => useNodeEvents());
+    await flush();
+    const locks = useLocksStore();
+    const config = useConfigStore();
+    const metrics = useMetricsStore();
+    locks.open('c1');
+    const detach = locks.attach();
+    await config.open('c1');
+    await flush();
+    const before = vi.mocked(api.queryLocks).mock.calls.length;
+    api.emit('onLocksChanged', { connectionId: 'c1', at: 5 });
+    await flush();
+    expect(vi.mocked(api.queryLocks).mock.calls.length).toBe(before + 1);
+    api.emit('onKvChanges', { connectionId: 'c1', events: [{ type: 'put', key: '/a/b', value: 'x', prevValue: null, revision: 2 }] });
+    expect(config.items.map((i) => i.key)).toEqual(['/a/b']);
+    api.emit('onMetrics', { connectionId: 'c1', sample: sample(1_000) });
+    expect(metrics.samples.c1).toHaveLength(1);
+    detach();
+    scope.stop();
+    for (const event of ['onLocksChanged', 'onKvChanges', 'onMetrics'] as const) expect(api.listenerCount(event)).toBe(0);
   });
 
   it('mirrors the bridge status and re-reads everything when the link comes back', async () => {
