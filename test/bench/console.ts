@@ -2,14 +2,15 @@
 // First, in process, the node's lock query (filter + sort + a window of 100) over a 100,000-lock
 // table. Then a local 2,2,1 cluster holding 100,000 locks, the console backend behind its
 // WebSocket bridge (queryLocks latency), and Debian's Chromium on the locks view: first render,
-// a filter and a sort. Medians of --runs runs (at least 5), and the machine.
+// a filter and a sort, each timed until the table shows the rows the cluster returns for that
+// query. Medians of --runs runs (at least 5), and the machine.
 
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { CONSOLE_WS_PATH } from '../../core/api/contract.ts';
-import type { WsServerFrame } from '../../core/api/contract.ts';
+import type { LockPage, LockQuery, WsServerFrame } from '../../core/api/contract.ts';
 import { LocalCluster } from '../../core/cli/localCluster.ts';
 import { connect } from '../../core/client/index.ts';
 import type { WardenClient } from '../../core/client/index.ts';
@@ -166,17 +167,106 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
+/** FIRST_ROWS is how many leading rows each measurement checks by name and token, in order. */
+const FIRST_ROWS = 5;
+
 /**
- * everyRowIncludes is a page expression (text, so it needs no DOM types here): some rows are
- * shown and every one mentions `wanted`.
+ * TableExpectation is what the lock table must show before a measurement ends: exactly the
+ * first rows the cluster returns for the query the view should be asking, with that total, and
+ * no other rows.
  */
-function everyRowIncludes(selector: string, wanted: string): string {
-  return `(() => { const rows = [...document.querySelectorAll(${JSON.stringify(selector)})]; return rows.length > 0 && rows.every((el) => (el.textContent ?? '').includes(${JSON.stringify(wanted)})); })()`;
+interface TableExpectation {
+  /** The query, for error messages. */
+  readonly what: string;
+  /** Every rendered row's name starts with it (the prefix filter; '' for none). */
+  readonly prefix: string;
+  /** locks-total's data-total. */
+  readonly total: number;
+  /** The first rows, in order, by name and by the token their token cell shows. */
+  readonly first: readonly { readonly name: string; readonly token: number }[];
 }
 
-/** browserBench measures the locks view in Chromium; null when the built renderer has no locks view. */
-async function browserBench(browser: Browser, url: string, runs: number): Promise<Row[] | null> {
-  const row = '[data-testid="lock-row"]';
+/**
+ * PageElement is the little of the DOM that tableShows reads. The bench compiles without DOM
+ * types, and tableShows runs only in the page.
+ */
+interface PageElement {
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  getBoundingClientRect(): { readonly top: number; readonly bottom: number; readonly height: number };
+}
+
+/**
+ * tableShows is the page-side check that ends a measurement: the table shows only real rows (no
+ * placeholder still waiting for its page), every one matching the prefix, the expected total,
+ * and the expected first rows, the first of them on screen.
+ *
+ * NB: it is passed to waitForFunction as a function, never as text. Playwright evaluates it once
+ * while its CDP call may bypass the console's CSP and then calls the result on every frame; a
+ * text expression is evaluated again on every frame, which the CSP (no 'unsafe-eval') refuses.
+ * It must be self-contained: no module names, and no named inner functions, which tsx's
+ * keepNames would wrap in a `__name` helper that the page does not have.
+ */
+function tableShows(expected: TableExpectation): boolean {
+  const doc = (globalThis as unknown as { document: PageElement }).document;
+  const list = doc.querySelector('[data-testid="virtual-list"]');
+  const total = doc.querySelector('[data-testid="locks-total"]');
+  if (list === null || total === null || total.getAttribute('data-total') !== String(expected.total)) return false;
+  if (list.querySelector('[data-testid="lock-row-placeholder"]') !== null) return false;
+  const rows = Array.from(list.querySelectorAll('[data-testid="lock-row"]'));
+  if (rows.length === 0 || rows.length !== Number(list.getAttribute('data-rendered'))) return false;
+  if (!rows.every((row) => (row.getAttribute('data-name') ?? '').startsWith(expected.prefix))) return false;
+  for (let i = 0; i < expected.first.length; i++) {
+    const row = rows[i];
+    const want = expected.first[i];
+    if (row === undefined || want === undefined || row.getAttribute('data-name') !== want.name) return false;
+    if (row.querySelector('[title^="last token granted: "]')?.getAttribute('title') !== `last token granted: ${want.token}`) return false;
+  }
+  const top = (rows[0] as PageElement).getBoundingClientRect();
+  const view = list.getBoundingClientRect();
+  return top.height > 0 && top.top >= view.top && top.bottom <= view.bottom;
+}
+
+/** tableNow describes what the table shows, for the error when it never shows what was expected. */
+function tableNow(): string {
+  const doc = (globalThis as unknown as { document: PageElement }).document;
+  const list = doc.querySelector('[data-testid="virtual-list"]');
+  const rows = list === null ? [] : Array.from(list.querySelectorAll('[data-testid="lock-row"]'));
+  const total = doc.querySelector('[data-testid="locks-total"]')?.getAttribute('data-total') ?? 'none';
+  const first = rows.slice(0, 3).map((row) => `${row.getAttribute('data-name') ?? '?'} (${row.querySelector('[title^="last token granted: "]')?.getAttribute('title') ?? 'no token'})`);
+  return `total ${total}, ${rows.length} rows of ${list?.getAttribute('data-rendered') ?? '?'} rendered, first ${first.join(', ') || 'none'}`;
+}
+
+/** TableQuery is the part of a lock query the view's controls set. */
+type TableQuery = Pick<LockQuery, 'prefix' | 'sort' | 'descending'>;
+
+/** ExpectTable asks the cluster, outside any timing, what the view must show for a query. */
+type ExpectTable = (what: string, query: TableQuery) => Promise<TableExpectation>;
+
+/**
+ * waitForTable waits (bounded) until the page's table shows `expected`; if it never does, the
+ * error says what it showed instead.
+ */
+async function waitForTable(page: Page, expected: TableExpectation): Promise<void> {
+  try {
+    await page.waitForFunction(tableShows, expected, { polling: 'raf', timeout: 30_000 });
+  } catch (err) {
+    const shown = await page.evaluate(tableNow).catch(() => 'nothing readable');
+    const first = expected.first[0];
+    throw new Error(`the lock table never showed ${expected.what} (total ${expected.total}, first ${first?.name ?? 'none'} token ${first?.token ?? '-'}); it shows ${shown}`, { cause: err });
+  }
+}
+
+/**
+ * browserBench measures the locks view in Chromium; null when the built renderer has no locks
+ * view. Each measurement ends only when the table shows what the cluster returns for the query
+ * the view should now be asking, not when some row appears: first render from navigation, a
+ * prefix filter from typing, and a sort from the click on the token header, which flips
+ * between descending (the first click) and ascending.
+ */
+async function browserBench(browser: Browser, url: string, runs: number, expectTable: ExpectTable): Promise<{ rows: Row[]; screenshot: string } | null> {
+  const byName = await expectTable('every lock in name order', { sort: 'name', descending: false });
   const firstRender: number[] = [];
   let page: Page | null = null;
   for (let r = 0; r < runs; r++) {
@@ -185,45 +275,63 @@ async function browserBench(browser: Browser, url: string, runs: number): Promis
     const started = performance.now();
     await page.goto(url, { waitUntil: 'commit' });
     try {
-      await page.locator(row).first().waitFor({ state: 'visible', timeout: 30_000 });
-    } catch {
+      await waitForTable(page, byName);
+    } catch (err) {
+      const hasView = (await page.locator('[data-testid="locks-view"]').count()) > 0;
       await page.close();
+      if (hasView) throw err;
       return null;
     }
     firstRender.push(performance.now() - started);
   }
   const p = page as Page;
-  mkdirSync(join(ROOT, 'test-output', 'bench'), { recursive: true });
-  await p.screenshot({ path: join(ROOT, 'test-output', 'bench', 'console-locks.png') });
+  const screenshot = join(ROOT, 'test-output', 'bench', 'console-locks.png');
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await p.screenshot({ path: screenshot });
   const filter = p.locator('[data-testid="locks-filter-prefix"]');
   const filtering: number[] = [];
   for (let r = 0; r < runs; r++) {
+    // A different group each run, so every run changes what the table shows.
     const prefix = `svc/${GROUPS[(r + 2) % GROUPS.length] as string}/`;
+    const expected = await expectTable(`the locks under ${prefix}`, { prefix, sort: 'name', descending: false });
     filtering.push(
       await timed(async () => {
         await filter.fill(prefix);
-        await p.waitForFunction(everyRowIncludes(row, prefix), undefined, { polling: 'raf', timeout: 30_000 });
+        await waitForTable(p, expected);
       }),
     );
   }
   await filter.fill('');
-  await p.waitForFunction(`!(${everyRowIncludes(row, `svc/${GROUPS[(runs + 1) % GROUPS.length] as string}/`)})`, undefined, { polling: 'raf', timeout: 30_000 });
+  await waitForTable(p, byName);
+  const tokenHeader = p.locator('[data-testid="locks-sort-token"]');
   const sorting: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const before = await p.locator(row).first().textContent();
+    const descending = r % 2 === 0;
+    const expected = await expectTable(`every lock by token, ${descending ? 'descending' : 'ascending'}`, { sort: 'token', descending });
     sorting.push(
       await timed(async () => {
-        await p.locator('[data-testid="locks-sort-token"]').click();
-        await p.waitForFunction(`(document.querySelector(${JSON.stringify(row)})?.textContent ?? ${JSON.stringify(before ?? '')}) !== ${JSON.stringify(before ?? '')}`, undefined, { polling: 'raf', timeout: 30_000 });
+        await tokenHeader.click();
+        await waitForTable(p, expected);
       }),
     );
   }
   await p.close();
-  return [
-    { what: 'first render (navigation to first row visible)', runs: firstRender },
-    { what: 'filter by prefix (typed to table updated)', runs: filtering },
-    { what: 'sort by token (click to table updated)', runs: sorting },
-  ];
+  return {
+    rows: [
+      { what: 'first render (navigation to first rows, name order)', runs: firstRender },
+      { what: 'filter by prefix (typing to only matching rows)', runs: filtering },
+      { what: 'sort by token (click to rows in token order)', runs: sorting },
+    ],
+    screenshot,
+  };
+}
+
+/**
+ * namesInOrder are the first `n` names of group `group` in name order, from lockName alone: the
+ * bench's own account of what a name-ordered listing holds, to check the cluster's against.
+ */
+function namesInOrder(group: number, n: number): string[] {
+  return Array.from({ length: n }, (_, k) => lockName(group + k * GROUPS.length));
 }
 
 /** runConsoleBench runs the micro-benchmark and, unless `microOnly`, the cluster and browser parts. */
@@ -282,9 +390,28 @@ export async function runConsoleBench(options: { runs: number; locks?: number; m
     } else {
       const { launchBrowser } = await import('../e2e/browser.ts');
       browser = await launchBrowser();
-      const rows = await browserBench(browser, server.urlFor(`/clusters/${connection.id}/locks`), runs);
-      if (rows === null) process.stdout.write('\nbrowser: skipped, the built renderer shows no lock rows at #/clusters/<id>/locks (data-testid="lock-row"); rebuild once the locks view has landed\n');
-      else printRows(`locks view in Chromium, ${count} locks, ${runs} runs`, rows);
+      const asked = bridge;
+      const expectTable: ExpectTable = async (what, query) => {
+        const answer = await asked.call<LockPage>('queryLocks', { connectionId: connection.id, offset: 0, limit: FIRST_ROWS, ...query });
+        const expected = { what, prefix: query.prefix ?? '', total: answer.total, first: answer.locks.map((l) => ({ name: l.name, token: l.lastToken })) };
+        // Name order is known without the cluster; its answer must agree, or it holds other locks.
+        if (query.sort === 'name' && !query.descending) {
+          const group = query.prefix === undefined ? 0 : GROUPS.indexOf(query.prefix.split('/')[1] as string);
+          const names = namesInOrder(group, FIRST_ROWS);
+          const total = query.prefix === undefined ? count : Math.ceil((count - group) / GROUPS.length);
+          if (expected.total !== total || expected.first.some((row, i) => row.name !== names[i])) {
+            throw new Error(`the cluster's answer for ${what} is ${expected.total} locks from ${expected.first[0]?.name ?? 'none'}; the bench created ${total} from ${names[0] as string}`);
+          }
+        }
+        return expected;
+      };
+      const measured = await browserBench(browser, server.urlFor(`/clusters/${connection.id}/locks`), runs, expectTable);
+      if (measured === null) {
+        process.stdout.write('\nbrowser: skipped, the built renderer has no locks view at #/clusters/<id>/locks (data-testid="locks-view"); rebuild once it has landed\n');
+      } else {
+        printRows(`locks view in Chromium, ${count} locks, ${runs} runs`, measured.rows);
+        process.stdout.write(`screenshot: ${measured.screenshot}\n`);
+      }
     }
     process.stdout.write(`machine: ${machineLine()}\n`);
   } finally {

@@ -1,6 +1,8 @@
 // Unit tests (pure) for the console's metrics series: rates from counter deltas between two
-// scrapes of each node, commit latency quantiles from bucket deltas, elections and leader
-// changes, restarts, RTT medians per datacenter pair, and the one-hour retention.
+// scrapes of each node, commit latency quantiles from bucket deltas (interpolated inside a
+// bucket as histogram_quantile does, never a bucket's bound; null for an interval without
+// commits), elections and leader changes, restarts, RTT medians per datacenter pair, and the
+// one-hour retention.
 
 import { describe, expect, it } from 'vitest';
 import type { TopologyView } from '../../../core/api/clientProtocol.ts';
@@ -16,12 +18,18 @@ interface Counters {
   leaderChanges?: number;
   term?: number;
   leader?: boolean;
-  /** Cumulative counts for buckets 0.001, 0.01, 0.1, +Inf. */
-  commit?: [number, number, number, number];
+  /** Cumulative counts for each bound of `bounds`, then +Inf. */
+  commit?: number[];
+  /** The commit histogram's finite bounds in seconds; 0.001, 0.01 and 0.1 unless given. */
+  bounds?: number[];
 }
 
+/** NODE_BOUNDS are the bounds a node exports for warden_proposal_commit_seconds (core/server/wardenNode.ts). */
+const NODE_BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+
 function exposition(c: Counters): string {
-  const commit = c.commit ?? [0, 0, 0, 0];
+  const bounds = c.bounds ?? [0.001, 0.01, 0.1];
+  const commit = c.commit ?? bounds.map(() => 0).concat(0);
   return [
     '# TYPE warden_proposals_total counter',
     `warden_proposals_total ${c.proposals ?? 0}`,
@@ -31,10 +39,8 @@ function exposition(c: Counters): string {
     `warden_raft_leader_changes_total ${c.leaderChanges ?? 0}`,
     `warden_raft_term ${c.term ?? 1}`,
     `warden_raft_is_leader ${c.leader ? 1 : 0}`,
-    `warden_proposal_commit_seconds_bucket{le="0.001"} ${commit[0]}`,
-    `warden_proposal_commit_seconds_bucket{le="0.01"} ${commit[1]}`,
-    `warden_proposal_commit_seconds_bucket{le="0.1"} ${commit[2]}`,
-    `warden_proposal_commit_seconds_bucket{le="+Inf"} ${commit[3]}`,
+    ...bounds.map((le, i) => `warden_proposal_commit_seconds_bucket{le="${le}"} ${commit[i] ?? 0}`),
+    `warden_proposal_commit_seconds_bucket{le="+Inf"} ${commit[bounds.length] ?? 0}`,
     '',
   ].join('\n');
 }
@@ -76,6 +82,55 @@ describe('MetricsSeries', () => {
     const s = series.add(1000, [node('n1', 1000, { commit: [1100, 1100, 1100, 1100] }), node('n2', 1000, { commit: [0, 0, 100, 100] })], null);
     expect(s.commitLatencyMsP50).toBeCloseTo(1);
     expect(s.commitLatencyMsP99).toBeCloseTo(98.2);
+  });
+
+  it('commit latency interpolates inside the bucket, from the bound below it, not at its upper bound', () => {
+    const series = new MetricsSeries();
+    series.add(0, [node('n1', 0, { commit: [5, 5, 5, 5] })], null);
+    // In this interval: 3 commits in (1 ms, 10 ms] and 1 in (10 ms, 100 ms].
+    const s = series.add(1000, [node('n1', 1000, { commit: [5, 8, 9, 9] })], null);
+    // p50: rank 2 of the 3 in (1, 10] is 1 + 9 * 2/3; p99: rank 3.96, 0.96 of the way into (10, 100].
+    expect(s.commitLatencyMsP50).toBeCloseTo(7);
+    expect(s.commitLatencyMsP99).toBeCloseTo(96.4);
+  });
+
+  it('commit latency in the first bucket interpolates from 0', () => {
+    const series = new MetricsSeries();
+    series.add(0, [node('n1', 0, {})], null);
+    const s = series.add(1000, [node('n1', 1000, { commit: [4, 4, 4, 4] })], null);
+    expect(s.commitLatencyMsP50).toBeCloseTo(0.5);
+    expect(s.commitLatencyMsP99).toBeCloseTo(0.99);
+  });
+
+  it("one commit in a node's (50 ms, 100 ms] bucket reads 75 ms at p50 and 99.5 ms at p99", () => {
+    // The node's own bounds: a lone commit sits halfway up its bucket at p50, so an exact 75 ms
+    // is interpolation, not a bucket bound (there is no 75 ms bound).
+    const before = NODE_BOUNDS.map(() => 0).concat(0);
+    const after = NODE_BOUNDS.map((le) => (le >= 0.1 ? 1 : 0)).concat(1);
+    const series = new MetricsSeries();
+    series.add(0, [node('n1', 0, { bounds: NODE_BOUNDS, commit: before })], null);
+    const s = series.add(1000, [node('n1', 1000, { bounds: NODE_BOUNDS, commit: after })], null);
+    expect(s.commitLatencyMsP50).toBeCloseTo(75);
+    expect(s.commitLatencyMsP99).toBeCloseTo(99.5);
+  });
+
+  it('commit latency that falls in the +Inf bucket is the highest finite bound', () => {
+    const series = new MetricsSeries();
+    series.add(0, [node('n1', 0, {})], null);
+    // 10 commits: 1 under 1 ms, 9 over 100 ms.
+    const s = series.add(1000, [node('n1', 1000, { commit: [1, 1, 1, 10] })], null);
+    expect(s.commitLatencyMsP50).toBe(100);
+    expect(s.commitLatencyMsP99).toBe(100);
+  });
+
+  it('an interval without commits has no commit latency, and the next one with commits has', () => {
+    const series = new MetricsSeries();
+    series.add(0, [node('n1', 0, { commit: [3, 5, 7, 7] })], null);
+    const idle = series.add(1000, [node('n1', 1000, { proposals: 4, commit: [3, 5, 7, 7] })], null);
+    expect(idle).toMatchObject({ commitLatencyMsP50: null, commitLatencyMsP99: null });
+    const busy = series.add(2000, [node('n1', 2000, { commit: [3, 7, 9, 9] })], null);
+    expect(busy.commitLatencyMsP50).toBeCloseTo(5.5);
+    expect(busy.commitLatencyMsP99).toBeCloseTo(9.91);
   });
 
   it('elections and leader changes accumulate from the first scrape on', () => {
