@@ -398,6 +398,24 @@ export class WardenNode {
     m.gauge('warden_kv_keys', 'Keys in the configuration namespace.', () => this.machine.kv.size);
     m.gauge('warden_kv_revision', 'Global revision of the configuration namespace.', () => this.machine.kv.revision);
     m.gauge('warden_client_connections', 'Open client connections.', () => this.clientServer?.connectionCount() ?? 0);
+    // Every replica applies every entry, so each node counts the whole cluster's lock traffic.
+    const locks = { acquires: 0, waits: 0 };
+    this.onApplied((result) => {
+      const reply = result.reply;
+      if (reply.ok && 'kind' in reply) {
+        if (reply.kind === 'granted') locks.acquires++;
+        else if (reply.kind === 'queued') locks.waits++;
+      }
+      for (const notice of result.notices) if (notice.type === 'lockGranted') locks.acquires++;
+    });
+    m.counter('warden_lock_acquires_total', 'Lock grants applied on this node (at once or from the queue).', () => locks.acquires);
+    m.counter('warden_lock_waits_total', 'Acquisitions applied on this node that had to queue behind a holder.', () => locks.waits);
+    m.gauge('warden_locks_held', 'Locks with at least one holder.', () => {
+      let held = 0;
+      for (const lock of this.machine.table.locks.values()) if (lock.holders.length > 0) held++;
+      return held;
+    });
+    m.gauge('warden_sessions', 'Open sessions.', () => this.machine.table.sessions.size);
   }
 
   /** close stops timers, closes connections and storage. Idempotent. */
