@@ -153,7 +153,8 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
     nodes.push({ id: `n${n + 1}`, datacenter: datacenterName(layout.length - 1), role: 'learner', peerPort, clientPort });
     n++;
   }
-  const token = (): string => randomBytes(24).toString('base64url');
+  // NB: hex, so a token never starts with '-' and reads as an option on a command line.
+  const token = (): string => randomBytes(24).toString('hex');
   const latency: Record<string, Record<string, number>> = {};
   for (let i = 0; i < layout.length; i++) {
     const a = datacenterName(i);
