@@ -215,7 +215,9 @@ export class Connection {
     const deadline = Date.now() + (options.timeoutMs ?? this.options.requestTimeoutMs ?? 10_000);
     let delay = 25;
     for (;;) {
-      const ws = await this.socket(deadline);
+      // NB: skip the await when the socket is open: one fewer promise and microtask per call.
+      const open = this.ws !== null && this.ws.readyState === WebSocket.OPEN && !this.closed ? this.ws : null;
+      const ws = open ?? (await this.socket(deadline));
       try {
         return await this.sendOnce(ws, method, params, Math.max(1, deadline - Date.now()));
       } catch (err) {

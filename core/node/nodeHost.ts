@@ -1,12 +1,14 @@
-// Deterministic glue. NodeHost is the only driver of a RaftNode: it runs the Ready loop
-// (persist, then send, then apply, then advance), tracks proposals and linearizable reads until
-// they resolve, and compacts the log with application snapshots. Every effect goes through a
-// port, so the same host runs in production and inside the seeded simulator.
+// Deterministic glue. NodeHost is the only driver of a RaftNode: it runs the Ready loop (persist,
+// send, apply, advance; entries already durable here apply without waiting for later saves),
+// merges each Ready's messages per peer, tracks proposals and reads, and compacts the log. Every
+// effect goes through a port, so the same host runs in production and in the seeded simulator.
 
 import { assert } from '../util/assert.ts';
 import type { Random } from '../util/prng.ts';
 import { RaftNode } from '../raft/raftNode.ts';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, RaftConfig, RaftStatus, Ready, Term } from '../raft/types.ts';
+import { coalesceMessages } from './coalesce.ts';
+import type { CoalesceOptions } from './coalesce.ts';
 import type { LogStorage, StateMachine, Transport } from './ports.ts';
 
 /** ProposalOutcome is how a proposal ends, as far as this node can tell. */
@@ -21,6 +23,14 @@ export type ProposalOutcome<Result> =
 export type ReadOutcome =
   | { readonly ok: true; readonly index: LogIndex }
   | { readonly ok: false; readonly reason: 'NotLeader' | 'Timeout'; readonly leaderHint: NodeId | null };
+
+/**
+ * DEFAULT_BACKGROUND_SAVE_PROPOSALS: with this many proposals in flight a leader's event loop has
+ * clients to serve during a flush. Measured on the 2-vCPU benchmark machine: 64 clients cycling
+ * locks run ~10% faster with background flushes, one contended lock's hand-offs ~10% faster with
+ * flushes in place (no trip through the thread pool).
+ */
+export const DEFAULT_BACKGROUND_SAVE_PROPOSALS = 16;
 
 /** NodeHostOptions wires a host. */
 export interface NodeHostOptions<Result> {
@@ -39,6 +49,11 @@ export interface NodeHostOptions<Result> {
    * transaction and one round of messages. Without it, every call drains at once.
    */
   readonly schedule?: (run: () => void) => void;
+  /**
+   * A leader marks its batches `background` (flush off the event loop) while at least this many
+   * of its proposals await their outcome. Default DEFAULT_BACKGROUND_SAVE_PROPOSALS.
+   */
+  readonly backgroundSaveProposals?: number;
   /** Called after every committed entry is applied (for metrics, checkers and watchers). */
   readonly onApplied?: (entry: Entry, result: Result | undefined) => void;
 }
@@ -78,6 +93,14 @@ export class NodeHost<Result = unknown> {
   private readonly bootId: string;
   private appliedIndex: LogIndex;
   private snapshotIndex: LogIndex;
+  /**
+   * Every entry of the Raft log at or below this index is durable here. It drops to just before
+   * a batch's first entry when that batch is handed to storage (the batch may replace what
+   * follows), and rises to the batch's last entry once it is durable.
+   */
+  private durableIndex: LogIndex;
+  /** Whether the batch being saved installs a snapshot (then nothing is applied ahead of it). */
+  private savingSnapshot = false;
 
   constructor(options: NodeHostOptions<Result>) {
     this.options = options;
@@ -90,6 +113,7 @@ export class NodeHost<Result = unknown> {
     this.persistedVote = persisted.hardState.votedFor;
     this.appliedIndex = this.raft.status().appliedIndex;
     this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
+    this.durableIndex = this.raft.lastIndex();
   }
 
   /** applied is the index of the last entry applied to the local state machine. */
@@ -120,6 +144,9 @@ export class NodeHost<Result = unknown> {
   receive(message: Message): void {
     if (this.stopped) return;
     this.raft.step(message);
+    // While a batch is being saved no Ready can be taken, but an entry this message committed
+    // may already be durable here: apply it now rather than after the unrelated save.
+    if (this.saving) this.applyDurable();
     this.requestDrain();
   }
 
@@ -196,6 +223,7 @@ export class NodeHost<Result = unknown> {
       const hs = ready.hardState;
       const voteChanged = hs !== null && (hs.term !== this.persistedTerm || hs.votedFor !== this.persistedVote);
       const sync = ready.entries.length > 0 || ready.snapshot !== null || voteChanged;
+      const messages = coalesceMessages(ready.messages, this.options.config, ready.softState.role === 'leader' ? this.leaderKnowledge() : {});
       // Raft thesis §10.2.1: a leader may send AppendEntries while it writes the same entries
       // to its own disk, because it counts itself toward a quorum only once they are durable.
       // Its term and vote are already durable (they were before its campaign went out).
@@ -203,10 +231,17 @@ export class NodeHost<Result = unknown> {
       // Planted bug `send-before-persist`: every node sends before the batch is durable, so a
       // crash in between forgets votes and acknowledged entries that peers already counted.
       const early = planted || leaderEarly;
-      if (early) this.options.transport.send(ready.messages);
+      if (early) this.options.transport.send(messages);
+      const first = ready.entries[0];
+      if (first !== undefined) this.durableIndex = Math.min(this.durableIndex, first.index - 1);
+      this.savingSnapshot = ready.snapshot !== null;
+      // A busy leader flushes off its event loop, which keeps reading and answering clients; an
+      // idle one (few proposals in flight) flushes in place, which answers sooner.
+      const background = ready.softState.role === 'leader' && this.proposals.size >= (this.options.backgroundSaveProposals ?? DEFAULT_BACKGROUND_SAVE_PROPOSALS);
+      let readsServed = false;
       const save = (done: () => void): void => {
         try {
-          this.options.storage.save({ hardState: hs, entries: ready.entries, snapshot: ready.snapshot, sync }, done);
+          this.options.storage.save({ hardState: hs, entries: ready.entries, snapshot: ready.snapshot, sync, background }, done);
         } catch (err) {
           // A node that cannot persist must not go on: stop here so nothing is sent or applied.
           this.stopped = true;
@@ -219,9 +254,18 @@ export class NodeHost<Result = unknown> {
           this.persistedTerm = hs.term;
           this.persistedVote = hs.votedFor;
         }
+        const last = ready.entries[ready.entries.length - 1];
+        // NB: after a snapshot only its own index is known durable: entries Raft appended since
+        // may sit at indexes an older, discarded log held.
+        if (last !== undefined) this.durableIndex = last.index;
+        else if (ready.snapshot !== null) this.durableIndex = ready.snapshot.meta.index;
+        this.savingSnapshot = false;
         // NB: only now is the batch durable; a follower or candidate must not send earlier.
-        if (!early) this.options.transport.send(ready.messages);
-        this.applyReady(ready);
+        if (!early) this.options.transport.send(messages);
+        this.restoreSnapshot(ready);
+        this.applyCommitted(ready.committed, ready.committed.length);
+        if (!readsServed) this.serveReadStates(ready);
+        this.releaseReads();
         this.raft.advance(ready);
         this.saving = false;
         this.maybeCompact();
@@ -229,48 +273,104 @@ export class NodeHost<Result = unknown> {
         else completedInline = true;
       });
       returned = true;
-      if (!completedInline) return;
+      if (!completedInline) {
+        // Committed entries that earlier saves made durable are applied while this batch flushes:
+        // a client waits for the fsync of its own entry, not for that of later ones. NB: after
+        // the save started, because a follower's answer (which the leader's commit waits for)
+        // waits for the flush, not for the apply.
+        this.applyDurable(ready.committed);
+        this.serveReadStates(ready);
+        readsServed = true;
+        return;
+      }
     }
   }
 
-  private applyReady(ready: Ready): void {
-    if (ready.snapshot) {
-      this.options.stateMachine.restore(ready.snapshot.data, ready.snapshot.meta);
-      this.appliedIndex = ready.snapshot.meta.index;
-      this.snapshotIndex = ready.snapshot.meta.index;
-      for (const [index, list] of this.proposals) {
-        if (index > ready.snapshot.meta.index) continue;
-        this.proposals.delete(index);
-        for (const pending of list) pending.callback({ ok: false, reason: 'Unknown', leaderHint: this.raft.status().leaderId });
+  /** leaderKnowledge tells the coalescer what each follower has acknowledged (see CoalesceOptions). */
+  private leaderKnowledge(): CoalesceOptions {
+    let progress: RaftStatus['progress'] | null = null;
+    return {
+      acknowledged: (peer) => {
+        progress ??= this.raft.status().progress;
+        const pr = progress.get(peer);
+        return pr !== undefined && pr.state === 'replicate' ? pr.matchIndex : -1;
+      },
+    };
+  }
+
+  /**
+   * applyDurable applies committed entries that are durable here, ahead of the Ready that will
+   * list them (which then skips them): from `committed` when a Ready is at hand, otherwise from
+   * the Raft log up to its commit index. Committed means stored by a quorum, so applying needs
+   * only the local copy that a restart replays; nothing is applied past a snapshot being saved.
+   */
+  private applyDurable(committed?: readonly Entry[]): void {
+    if (this.savingSnapshot) return;
+    if (committed !== undefined) {
+      let n = 0;
+      while (n < committed.length && (committed[n] as Entry).index <= this.durableIndex) n++;
+      this.applyCommitted(committed, n);
+    } else {
+      const limit = Math.min(this.raft.status().commitIndex, this.durableIndex);
+      for (let index = this.appliedIndex + 1; index <= limit; index++) {
+        const entry = this.raft.entryAt(index);
+        if (entry === undefined) break;
+        this.applyEntry(entry);
       }
     }
-    for (const entry of ready.committed) {
-      assert(entry.index === this.appliedIndex + 1, `apply out of order: ${entry.index} after ${this.appliedIndex}`);
-      let result: Result | undefined;
-      if (entry.type === 'command') result = this.options.stateMachine.apply(entry);
-      else this.options.stateMachine.observe?.(entry);
-      this.appliedIndex = entry.index;
-      const list = this.proposals.get(entry.index);
-      if (list) {
-        this.proposals.delete(entry.index);
-        // Entries are unique by (index, term): only the proposal of the committed term applied.
-        for (const pending of list) {
-          if (pending.term === entry.term) pending.callback({ ok: true, index: entry.index, result: result as Result });
-          else pending.callback({ ok: false, reason: 'Dropped', leaderHint: this.raft.status().leaderId });
-        }
-      }
-      this.options.onApplied?.(entry, result);
+    this.releaseReads();
+  }
+
+  private restoreSnapshot(ready: Ready): void {
+    if (!ready.snapshot) return;
+    this.options.stateMachine.restore(ready.snapshot.data, ready.snapshot.meta);
+    this.appliedIndex = ready.snapshot.meta.index;
+    this.snapshotIndex = ready.snapshot.meta.index;
+    for (const [index, list] of this.proposals) {
+      if (index > ready.snapshot.meta.index) continue;
+      this.proposals.delete(index);
+      for (const pending of list) pending.callback({ ok: false, reason: 'Unknown', leaderHint: this.raft.status().leaderId });
     }
+  }
+
+  /** applyCommitted applies committed[0..to) in order, skipping entries already applied ahead of their Ready. */
+  private applyCommitted(committed: readonly Entry[], to: number): void {
+    for (let i = 0; i < to; i++) {
+      const entry = committed[i] as Entry;
+      if (entry.index > this.appliedIndex) this.applyEntry(entry);
+    }
+  }
+
+  /** applyEntry applies the next committed entry and answers the proposals made at its index. */
+  private applyEntry(entry: Entry): void {
+    assert(entry.index === this.appliedIndex + 1, `apply out of order: ${entry.index} after ${this.appliedIndex}`);
+    let result: Result | undefined;
+    if (entry.type === 'command') result = this.options.stateMachine.apply(entry);
+    else this.options.stateMachine.observe?.(entry);
+    this.appliedIndex = entry.index;
+    const list = this.proposals.get(entry.index);
+    if (list) {
+      this.proposals.delete(entry.index);
+      // Entries are unique by (index, term): only the proposal of the committed term applied.
+      for (const pending of list) {
+        if (pending.term === entry.term) pending.callback({ ok: true, index: entry.index, result: result as Result });
+        else pending.callback({ ok: false, reason: 'Dropped', leaderHint: this.raft.status().leaderId });
+      }
+    }
+    this.options.onApplied?.(entry, result);
+  }
+
+  /** serveReadStates records read points; a read is answered once the state machine reaches its index. */
+  private serveReadStates(ready: Ready): void {
     for (const state of ready.readStates) {
       const pending = this.reads.get(state.context);
       if (!pending) continue;
+      this.reads.delete(state.context);
       if (!state.ok) {
-        this.reads.delete(state.context);
         pending.callback({ ok: false, reason: 'NotLeader', leaderHint: this.raft.status().leaderId });
         continue;
       }
       pending.index = state.index;
-      this.reads.delete(state.context);
       this.waitingReads.push(pending);
     }
     this.releaseReads();
@@ -304,6 +404,9 @@ export class NodeHost<Result = unknown> {
   private maybeCompact(): void {
     const every = this.options.snapshotEvery;
     if (every <= 0 || this.appliedIndex - this.snapshotIndex < every) return;
+    // NB: Raft compacts only what advance() acknowledged as applied; entries applied ahead of
+    // their Ready wait for the next one.
+    if (this.appliedIndex !== this.raft.status().appliedIndex) return;
     // NB: an InstallSnapshot may have replaced the log while our last batch was being saved;
     // then there is nothing of ours left to compact until that snapshot is applied.
     if (this.appliedIndex < this.raft.firstIndex()) return;

@@ -15,6 +15,13 @@ export interface PersistBatch {
    * with the next synced batch. Missing means true.
    */
   readonly sync?: boolean;
+  /**
+   * Whether the caller keeps serving while the batch is flushed: a leader, whose clients and
+   * followers wait on its event loop. A storage that can flush off the loop then calls `done`
+   * later. Otherwise (a follower or candidate, whose next step waits for this batch anyway) it
+   * may block until the batch is durable, which answers sooner. Missing means false.
+   */
+  readonly background?: boolean;
 }
 
 /**

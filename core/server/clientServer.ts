@@ -46,6 +46,12 @@ interface Connection {
   readonly sessions: Set<string>;
 }
 
+/** Answer receives the outcome of a request served with callbacks. */
+interface Answer<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 interface PendingAcquire {
   readonly conn: Connection;
   readonly resolve: (value: Methods['lock.acquire']['result']) => void;
@@ -151,7 +157,7 @@ export class ClientServer {
         this.send(conn, { id: null, error: { code: 'BadRequest', message: 'binary frames are not accepted; send JSON text' } });
         return;
       }
-      void this.handleFrame(conn, data.toString());
+      this.handleFrame(conn, data.toString());
     });
     ws.on('close', () => {
       this.connections.delete(conn);
@@ -169,7 +175,7 @@ export class ClientServer {
     if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(frame));
   }
 
-  private async handleFrame(conn: Connection, text: string): Promise<void> {
+  private handleFrame(conn: Connection, text: string): void {
     const parsed = parseRequest(text);
     if (!parsed.ok) {
       this.send(conn, { id: parsed.id, error: parsed.error });
@@ -187,14 +193,44 @@ export class ClientServer {
       }
       if (!conn.token) throw new ApiError('Unauthenticated', 'send a bearer token (Authorization header or the auth method) first');
       if (!METHOD_ROLES[method].includes(conn.token.role)) throw new ApiError('PermissionDenied', `role ${conn.token.role} may not call ${method}`);
-      const result = await this.dispatch(conn, method, params as Record<string, unknown>);
-      this.send(conn, { id, result });
-    } catch (err) {
-      if (err instanceof ApiError) this.send(conn, { id, error: err.wire });
-      else {
-        this.node.log.log('error', 'client request failed', { method, error: (err as Error).stack });
-        this.send(conn, { id, error: { code: 'Internal', message: (err as Error).message } });
+      if (method === 'lock.acquire' || method === 'lock.release') {
+        this.lockWrite(conn, id, method, params as Record<string, unknown>);
+        return;
       }
+      this.dispatch(conn, method, params as Record<string, unknown>).then(
+        (result) => this.send(conn, { id, result }),
+        (err: unknown) => this.sendError(conn, id, method, err),
+      );
+    } catch (err) {
+      this.sendError(conn, id, method, err);
+    }
+  }
+
+  private sendError(conn: Connection, id: number, method: Method, err: unknown): void {
+    if (err instanceof ApiError) this.send(conn, { id, error: err.wire });
+    else {
+      this.node.log.log('error', 'client request failed', { method, error: (err as Error).stack });
+      this.send(conn, { id, error: { code: 'Internal', message: (err as Error).message } });
+    }
+  }
+
+  /**
+   * lockWrite serves lock.acquire and lock.release with callbacks rather than promises: they are
+   * most of a busy leader's requests, and each await costs an allocation and a microtask.
+   */
+  private lockWrite(conn: Connection, id: number, method: 'lock.acquire' | 'lock.release', p: Record<string, unknown>): void {
+    const answer: Answer<unknown> = {
+      resolve: (result) => this.send(conn, { id, result }),
+      reject: (err) => this.sendError(conn, id, method, err),
+    };
+    try {
+      if (method === 'lock.acquire') return this.acquire(conn, p, answer);
+      const sessionId = ClientServer.str(p, 'sessionId', 64);
+      const name = ClientServer.str(p, 'name', 256);
+      this.checkOwner(conn.token as TokenConfig, sessionId);
+      this.proposeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name }, { resolve: () => answer.resolve({ ok: true }), reject: answer.reject });
+    } catch (err) {
+      answer.reject(err);
     }
   }
 
@@ -226,17 +262,28 @@ export class ClientServer {
     });
   }
 
+  /** propose proposes a command on the leader and answers with the state machine's reply. */
+  private propose(command: Command, answer: Answer<Reply>): void {
+    this.requireLeader();
+    this.node.propose(command, (outcome) => {
+      if (outcome.ok) answer.resolve(outcome.result.reply);
+      else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') answer.reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
+      else if (outcome.reason === 'Dropped') answer.reject(new ApiError('Unavailable', 'the write was not committed (leadership changed); it is safe to retry', { leader: this.leaderHint() }));
+      else answer.reject(new ApiError('Timeout', 'the write did not complete in time; its outcome is unknown', { leader: this.leaderHint() }));
+    });
+  }
+
+  /** proposeOk is propose with a refusal by the state machine turned into its typed error. */
+  private proposeOk(command: Command, answer: Answer<Extract<Reply, { ok: true }>>): void {
+    this.propose(command, {
+      resolve: (reply) => (reply.ok ? answer.resolve(reply) : answer.reject(this.replyError(reply))),
+      reject: answer.reject,
+    });
+  }
+
   /** write proposes a command on the leader and resolves with the state machine's reply. */
   private write(command: Command): Promise<Reply> {
-    this.requireLeader();
-    return new Promise((resolve, reject) => {
-      this.node.propose(command, (outcome) => {
-        if (outcome.ok) resolve(outcome.result.reply);
-        else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
-        else if (outcome.reason === 'Dropped') reject(new ApiError('Unavailable', 'the write was not committed (leadership changed); it is safe to retry', { leader: this.leaderHint() }));
-        else reject(new ApiError('Timeout', 'the write did not complete in time; its outcome is unknown', { leader: this.leaderHint() }));
-      });
-    });
+    return new Promise((resolve, reject) => this.propose(command, { resolve, reject }));
   }
 
   private async writeOk(command: Command): Promise<Extract<Reply, { ok: true }>> {
@@ -304,8 +351,6 @@ export class ClientServer {
       case 'session.keepAlive':
       case 'session.close':
       case 'sessions.list':
-      case 'lock.acquire':
-      case 'lock.release':
       case 'lock.check':
       case 'locks.list':
       case 'admin.forceRelease':
@@ -484,15 +529,6 @@ export class ClientServer {
         const options = { ...(p.ids !== undefined ? { ids: p.ids as string[] } : {}), ...(locksLimit !== undefined ? { locksLimit } : {}) };
         return { sessions: sessionViews(table, age, options), now } satisfies Methods['sessions.list']['result'];
       }
-      case 'lock.acquire':
-        return this.acquire(conn, p);
-      case 'lock.release': {
-        const sessionId = ClientServer.str(p, 'sessionId', 64);
-        const name = ClientServer.str(p, 'name', 256);
-        this.checkOwner(token, sessionId);
-        await this.writeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name });
-        return { ok: true };
-      }
       case 'lock.check': {
         const name = ClientServer.str(p, 'name', 256);
         const tokenValue = ClientServer.int(p, 'token', 0, Number.MAX_SAFE_INTEGER);
@@ -568,7 +604,7 @@ export class ClientServer {
    * acquire proposes the request and, when it is queued, waits for the entry that grants it.
    * A retried acquire (after a reconnect or a leader change) is idempotent per session and name.
    */
-  private async acquire(conn: Connection, p: Record<string, unknown>): Promise<Methods['lock.acquire']['result']> {
+  private acquire(conn: Connection, p: Record<string, unknown>, answer: Answer<Methods['lock.acquire']['result']>): void {
     const sessionId = ClientServer.str(p, 'sessionId', 64);
     const name = ClientServer.str(p, 'name', 256);
     const nameError = validateLockName(name);
@@ -579,22 +615,22 @@ export class ClientServer {
     const lockDelayMs = p.lockDelayMs === undefined || p.lockDelayMs === null ? null : ClientServer.int(p, 'lockDelayMs', 0, 3_600_000);
     this.checkOwner(conn.token as TokenConfig, sessionId);
     this.attachSession(conn, sessionId);
-    const reply = await this.writeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs });
-    if ('kind' in reply && reply.kind === 'granted') return { name, mode: reply.mode, token: reply.token };
-    // Queued. The grant may already have been applied in the same batch; look before waiting.
-    const lock = this.node.machine.table.locks.get(name);
-    const holding = lock?.holders.find((h) => h.sessionId === sessionId);
-    if (holding) return { name, mode: holding.mode, token: holding.token };
-    if (!lock?.waiters.some((w) => w.sessionId === sessionId)) {
-      if (!this.node.machine.table.sessions.has(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} ended while waiting`);
-      throw new ApiError('WouldBlock', `gave up waiting for ${name} after ${waitMs} ms`);
-    }
-    return new Promise((resolve, reject) => {
+    const granted = (reply: Extract<Reply, { ok: true }>): void => {
+      if ('kind' in reply && reply.kind === 'granted') return answer.resolve({ name, mode: reply.mode, token: reply.token });
+      // Queued. The grant may already have been applied in the same batch; look before waiting.
+      const lock = this.node.machine.table.locks.get(name);
+      const holding = lock?.holders.find((h) => h.sessionId === sessionId);
+      if (holding) return answer.resolve({ name, mode: holding.mode, token: holding.token });
+      if (!lock?.waiters.some((w) => w.sessionId === sessionId)) {
+        if (!this.node.machine.table.sessions.has(sessionId)) return answer.reject(new ApiError('SessionNotFound', `session ${sessionId} ended while waiting`));
+        return answer.reject(new ApiError('WouldBlock', `gave up waiting for ${name} after ${waitMs} ms`));
+      }
       const key = `${sessionId}\u0000${name}`;
       const list = this.pendingAcquires.get(key) ?? [];
-      list.push({ conn, resolve, reject });
+      list.push({ conn, resolve: answer.resolve, reject: answer.reject });
       this.pendingAcquires.set(key, list);
-    });
+    };
+    this.proposeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs }, { resolve: granted, reject: answer.reject });
   }
 
   private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): void {

@@ -26,6 +26,18 @@ import { TIMEOUT_PROFILES } from './config.ts';
 import type { Logger } from './log.ts';
 import { Histogram, Registry } from './metrics.ts';
 
+/** ProposalTimeout is the outcome of a proposal that found no answer before its deadline. */
+type ProposalTimeout = { readonly ok: false; readonly reason: 'Timeout'; readonly leaderHint: NodeId | null };
+
+interface PendingProposal {
+  readonly callback: (outcome: ProposalOutcome<ApplyResult> | ProposalTimeout) => void;
+  /** performance.now() when proposed, for the commit latency histogram. */
+  readonly started: number;
+  /** Date.now() after which the outcome is reported as unknown. */
+  readonly deadline: number;
+  done: boolean;
+}
+
 /** WardenNode is a running node. */
 export class WardenNode {
   readonly config: NodeConfig;
@@ -45,7 +57,7 @@ export class WardenNode {
   private readonly duties = new LeaderDuties();
   private lastRole = 'follower';
   /** Proposals awaiting their outcome here; a deposed leader answers them at once (outcome unknown). */
-  private readonly pendingProposals = new Set<() => void>();
+  private readonly pendingProposals = new Set<PendingProposal>();
   private lastPlacementCheck = 0;
   /** The tick length in force: the configured one, or the cluster setting's profile. */
   private tickMs: number;
@@ -78,6 +90,9 @@ export class WardenNode {
       nodeId: this.id,
       bootstrap,
       onFsync: (ms) => this.fsyncSeconds.observe(ms / 1000),
+      // The WAL's fsync runs on libuv's thread pool, so the event loop keeps serving clients and
+      // peers while the disk flushes; Readys still complete only once durable.
+      backgroundSync: { onFailure: (error) => this.storageFailed(error) },
     });
     const peers = new Map<NodeId, string>();
     for (const m of config.members) if (m.id !== config.id) peers.set(nodeId(m.id), m.peerUrl);
@@ -186,11 +201,12 @@ export class WardenNode {
   private tick(): void {
     this.followTimeoutProfile();
     this.host.tick();
+    this.expireProposals(Date.now());
     const s = this.host.status();
     if (s.role !== this.lastRole) {
       // A leader that steps down cannot tell whether its uncommitted entries will survive: say
       // so now rather than after the proposal deadline, so clients retry on the new leader.
-      if (this.lastRole === 'leader') for (const giveUp of [...this.pendingProposals]) giveUp();
+      if (this.lastRole === 'leader') for (const pending of [...this.pendingProposals]) this.giveUp(pending);
       this.lastRole = s.role;
       for (const listener of this.roleListeners) listener(s.role);
     }
@@ -250,6 +266,23 @@ export class WardenNode {
     }
   }
 
+  /**
+   * storageFailed stops a node whose storage can no longer make writes durable (a background
+   * fsync failed): it must neither acknowledge nor vote again (Raft §5: persist before
+   * responding). The error is then rethrown outside any handler, so that `warden node` exits and
+   * a supervisor restarts it, exactly as a failed synchronous write does.
+   */
+  private storageFailed(error: Error): void {
+    if (this.closed) return;
+    this.log.log('error', 'storage failed; stopping the node', { error: error.message, code: (error as { code?: string }).code });
+    this.host.stop();
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    setImmediate(() => {
+      throw error;
+    });
+  }
+
   /** onRoleChange subscribes to changes of this node's Raft role. */
   onRoleChange(listener: (role: string) => void): () => void {
     this.roleListeners.add(listener);
@@ -306,31 +339,36 @@ export class WardenNode {
     return () => this.appliedListeners.delete(listener);
   }
 
-  /** propose replicates a command and reports its outcome, with a deadline. */
-  propose(command: Command, callback: (outcome: ProposalOutcome<ApplyResult> | { ok: false; reason: 'Timeout'; leaderHint: NodeId | null }) => void): void {
-    const started = performance.now();
-    let done = false;
+  /**
+   * propose replicates a command and reports its outcome, with a deadline. NB: the deadline is
+   * checked on every tick rather than with a timer per proposal (one timer per write was a
+   * measurable share of a busy leader's time); it fires at most one tick late.
+   */
+  propose(command: Command, callback: (outcome: ProposalOutcome<ApplyResult> | ProposalTimeout) => void): void {
     this.counters.proposals++;
-    const giveUp = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      this.pendingProposals.delete(giveUp);
-      this.counters.proposalsFailed++;
-      callback({ ok: false, reason: 'Timeout', leaderHint: this.host.status().leaderId });
-    };
-    const timer = setTimeout(giveUp, this.electionTimeoutMs() * 5);
-    this.pendingProposals.add(giveUp);
-    this.host.propose(encodeCommand(command), (outcome) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      this.pendingProposals.delete(giveUp);
-      if (outcome.ok) this.commitSeconds.observe((performance.now() - started) / 1000);
-      else this.counters.proposalsFailed++;
-      callback(outcome);
-    });
+    const pending: PendingProposal = { callback, started: performance.now(), deadline: Date.now() + this.electionTimeoutMs() * 5, done: false };
+    this.pendingProposals.add(pending);
+    this.host.propose(encodeCommand(command), (outcome) => this.settleProposal(pending, outcome));
   }
+
+  private settleProposal(pending: PendingProposal, outcome: ProposalOutcome<ApplyResult> | ProposalTimeout): void {
+    if (pending.done) return;
+    pending.done = true;
+    this.pendingProposals.delete(pending);
+    if (outcome.ok) this.commitSeconds.observe((performance.now() - pending.started) / 1000);
+    else this.counters.proposalsFailed++;
+    pending.callback(outcome);
+  }
+
+  private giveUp(pending: PendingProposal): void {
+    this.settleProposal(pending, { ok: false, reason: 'Timeout', leaderHint: this.host.status().leaderId });
+  }
+
+  /** expireProposals answers proposals past their deadline: their outcome is unknown. */
+  private expireProposals(now: number): void {
+    for (const pending of this.pendingProposals) if (pending.deadline <= now) this.giveUp(pending);
+  }
+
 
   /** read waits for a linearizable read point (ReadIndex), with a deadline. */
   read(callback: (outcome: ReadOutcome) => void): void {

@@ -1,11 +1,11 @@
-// Effectful (disk, better-sqlite3). SqliteLogStorage is the production LogStorage: Raft's hard
-// state, log and snapshot in `<dataDir>/warden.db`, WAL with synchronous = FULL, one transaction
-// per save. A data dir it cannot trust (damaged, foreign, newer, in use) is refused with a
-// StorageError and left exactly as it was.
+// Effectful (disk, better-sqlite3, libuv's thread pool). SqliteLogStorage is the production
+// LogStorage: Raft's hard state, log and snapshot in `<dataDir>/warden.db`, WAL, one transaction
+// per save, made durable before `done` (by SQLite at commit, or by an fdatasync of the WAL off
+// the event loop). A data dir it cannot trust is refused with a StorageError and left as it was.
 
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AssertionError, assert } from '../util/assert.ts';
 import type { LogStorage, PersistBatch } from '../node/ports.ts';
@@ -40,6 +40,31 @@ export interface SqliteLogStorageOptions {
   readonly bootstrap: Membership;
   /** Called with the duration of every synced save, in milliseconds (for an fsync latency histogram). */
   readonly onFsync?: (ms: number) => void;
+  /**
+   * Background sync: the connection runs with synchronous = NORMAL and each synced save ends with
+   * an explicit fdatasync of the WAL. For a batch marked `background` (a leader's) it runs on
+   * libuv's thread pool and `done` fires once it returns, so the event loop keeps serving while
+   * the disk flushes; other batches are flushed before `save` returns, which is quicker. Without
+   * this option SQLite syncs the WAL inside COMMIT (synchronous = FULL).
+   */
+  readonly backgroundSync?: BackgroundSyncOptions;
+}
+
+/** BackgroundSyncOptions: where a failed background fsync is reported. */
+export interface BackgroundSyncOptions {
+  /**
+   * Called once, with a StorageError `Io`, when a background fsync fails. The batches it covered
+   * never complete and every later write throws the same error: the node must stop, because it
+   * can no longer promise durability (as when a synchronous save throws).
+   */
+  readonly onFailure: (error: StorageError) => void;
+}
+
+/** A save whose `done` waits for a background fsync; `seq` orders it among writes. */
+interface PendingSync {
+  readonly seq: number;
+  readonly done: () => void;
+  readonly started: bigint;
 }
 
 interface HardStateRow {
@@ -92,9 +117,10 @@ interface Statements {
 
 /**
  * SqliteLogStorage keeps one node's Raft state durable. `save` commits the whole batch in one
- * SQLite transaction and calls `done` synchronously after the commit (and its WAL fsync)
- * returns, so NodeHost never sends a message that depends on state still in memory (Raft §5,
- * Figure 2: persist before responding). It also holds the data dir's lock while open.
+ * SQLite transaction and calls `done` only once it is on disk (synchronously, or after a
+ * background fdatasync of the WAL), so NodeHost never sends a message that depends on state
+ * still in memory (Raft §5, Figure 2: persist before responding). It also holds the data dir's
+ * lock while open.
  */
 export class SqliteLogStorage implements LogStorage {
   /** The absolute data dir. */
@@ -110,14 +136,23 @@ export class SqliteLogStorage implements LogStorage {
   private readonly saveTransaction: (batch: PersistBatch) => void;
   private readonly snapshotTransaction: (snapshot: Snapshot) => void;
   private closed = false;
+  /** Background sync only: the WAL's file descriptor, which every fdatasync flushes. */
+  private walFd: number | null = null;
+  private readonly background: BackgroundSyncOptions | null;
+  /** Saves written but not yet covered by a completed fdatasync, oldest first. */
+  private readonly pendingSyncs: PendingSync[] = [];
+  private writeSeq = 0;
+  private syncsInFlight = 0;
+  private failure: StorageError | null = null;
 
-  private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, onFsync: ((ms: number) => void) | undefined) {
+  private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, options: SqliteLogStorageOptions) {
     this.dataDir = dataDir;
     this.file = file;
     this.db = db;
     this.lock = lock;
     this.bootstrap = bootstrap;
-    this.onFsync = onFsync;
+    this.onFsync = options.onFsync;
+    this.background = options.backgroundSync ?? null;
     this.statements = prepareStatements(db);
     this.saveTransaction = db.transaction((batch: PersistBatch) => this.applyBatch(batch));
     this.snapshotTransaction = db.transaction((snapshot: Snapshot) => this.compactTo(snapshot));
@@ -139,10 +174,13 @@ export class SqliteLogStorage implements LogStorage {
       const existed = checkDatabaseFile(file);
       db = new Database(file, { fileMustExist: existed, timeout: 0 });
       const bootstrap = prepareDatabase(db, file, options);
+      const storage = new SqliteLogStorage(dataDir, file, db, lock, bootstrap, options);
+      if (options.backgroundSync) storage.walFd = openWalForSync(db, file);
       // NB: SQLite syncs the directory for its journals, not for a new database file: do it here.
-      if (!existed) syncDirectory(dataDir);
+      // With background sync it never syncs the WAL itself, so the directory must hold its entry too.
+      if (!existed || options.backgroundSync) syncDirectory(dataDir);
       if (firstCreated !== undefined) syncDirectory(dirname(firstCreated));
-      return new SqliteLogStorage(dataDir, file, db, lock, bootstrap, options.onFsync);
+      return storage;
     } catch (error) {
       try {
         db?.close();
@@ -171,9 +209,11 @@ export class SqliteLogStorage implements LogStorage {
 
   /**
    * save makes the batch durable in one transaction (snapshot, then the entries replacing the log
-   * from their first index, then the hard state) and then calls `done` synchronously. An empty
-   * batch calls `done` at once without touching the disk. A failed write throws and `done` is
-   * never called: the node must stop, because it can no longer promise durability.
+   * from their first index, then the hard state) and then calls `done`: synchronously, or with
+   * background sync once the WAL's fdatasync returns (batches complete in the order saved). An
+   * empty batch calls `done` at once without touching the disk. A failed write throws (and, with
+   * background sync, a failed fdatasync goes to `onFailure`); `done` is then never called: the
+   * node must stop, because it can no longer promise durability.
    * A batch with `sync: false` that only moves the commit index is committed without an fsync
    * (the next synced commit makes it durable, since the WAL is append-only); any other batch is
    * synced whatever it says, so a wrong hint can never lose a vote or an entry.
@@ -185,6 +225,21 @@ export class SqliteLogStorage implements LogStorage {
       return;
     }
     const sync = this.mustSync(batch);
+    if (this.walFd !== null) {
+      const started = process.hrtime.bigint();
+      try {
+        this.saveTransaction(batch);
+      } catch (error) {
+        throw toStorageError(error, this.file, 'save');
+      }
+      // A commit-only batch needs no fsync of its own: the next one flushes it with the WAL. NB:
+      // behind saves still waiting for theirs, it completes with them, to keep the order.
+      if (!sync && this.pendingSyncs.length === 0) done();
+      else if (!sync) this.pendingSyncs.push({ seq: this.writeSeq, done, started });
+      else if (batch.background === true) this.syncInBackground({ seq: ++this.writeSeq, done, started });
+      else this.syncNow(started, done);
+      return;
+    }
     const started = process.hrtime.bigint();
     try {
       // NB: the safety level cannot change inside a transaction, so it is switched around it.
@@ -204,6 +259,8 @@ export class SqliteLogStorage implements LogStorage {
   /**
    * saveSnapshot records a snapshot the application took at an applied, durable index and
    * forgets the entries it covers (Raft §7), in one transaction. Older snapshots are ignored.
+   * With background sync the fdatasync runs off the event loop: until it returns, a crash
+   * leaves the older snapshot and the entries, which replay to the same state.
    */
   saveSnapshot(snapshot: Snapshot): void {
     this.assertOpen();
@@ -212,6 +269,7 @@ export class SqliteLogStorage implements LogStorage {
     } catch (error) {
       throw toStorageError(error, this.file, 'saveSnapshot');
     }
+    if (this.walFd !== null) this.syncInBackground(null);
   }
 
   /**
@@ -233,19 +291,98 @@ export class SqliteLogStorage implements LogStorage {
     }
   }
 
-  /** close releases the database and the data dir lock; it is idempotent. */
+  /**
+   * close releases the database and the data dir lock; it is idempotent. With background sync,
+   * saves still waiting for their fsync never complete (SQLite's own close checkpoints and
+   * syncs what was committed).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pendingSyncs.length = 0;
     try {
       this.db.close();
     } finally {
       this.lock.release();
+      // NB: an fdatasync still running holds this descriptor; the last one to finish closes it.
+      if (this.syncsInFlight === 0) this.closeWal();
     }
   }
 
   private assertOpen(): void {
     assert(!this.closed, `${this.file}: storage used after close()`);
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /**
+   * syncInBackground fdatasyncs the WAL on libuv's thread pool. NB: an fdatasync covers every
+   * write made before it started, so when one returns, every save up to its sequence number is
+   * durable; their `done`s run then, oldest first, whichever fdatasync finishes first.
+   */
+  private syncInBackground(save: PendingSync | null): void {
+    const covers = this.writeSeq;
+    if (save !== null) this.pendingSyncs.push(save);
+    this.syncsInFlight++;
+    fdatasync(this.walFd as number, (error) => {
+      this.syncsInFlight--;
+      if (this.closed) {
+        if (this.syncsInFlight === 0) this.closeWal();
+        return;
+      }
+      if (this.failure !== null) return;
+      if (error) {
+        this.fail(toStorageError(error, this.file, 'save'));
+        return;
+      }
+      const finished = process.hrtime.bigint();
+      while (this.pendingSyncs.length > 0 && (this.pendingSyncs[0] as PendingSync).seq <= covers) {
+        const next = this.pendingSyncs.shift() as PendingSync;
+        this.onFsync?.(Number(finished - next.started) / 1e6);
+        next.done();
+        if (this.closed || this.failure !== null) return;
+      }
+    });
+  }
+
+  /**
+   * syncNow flushes the WAL on the caller's thread: a batch nobody serves around (a follower's)
+   * is durable sooner without the trip to the thread pool and back.
+   */
+  private syncNow(started: bigint, done: () => void): void {
+    try {
+      fdatasyncSync(this.walFd as number);
+    } catch (error) {
+      const failure = toStorageError(error, this.file, 'save');
+      this.failure = failure instanceof StorageError ? failure : new StorageError('Io', this.file, `fsync of ${this.file}-wal failed: ${describe(error)}`, { cause: error });
+      this.pendingSyncs.length = 0;
+      throw this.failure;
+    }
+    const finished = process.hrtime.bigint();
+    // NB: this flush covers the saves still waiting for a background one: they complete first.
+    for (const earlier of this.pendingSyncs.splice(0)) {
+      this.onFsync?.(Number(finished - earlier.started) / 1e6);
+      earlier.done();
+      if (this.closed || this.failure !== null) return;
+    }
+    this.onFsync?.(Number(finished - started) / 1e6);
+    done();
+  }
+
+  private fail(error: unknown): void {
+    const failure = error instanceof StorageError ? error : new StorageError('Io', this.file, `fsync of ${this.file}-wal failed: ${describe(error)}. Check the disk, then restart the node.`, { cause: error });
+    this.failure = failure;
+    this.pendingSyncs.length = 0;
+    this.background?.onFailure(failure);
+  }
+
+  private closeWal(): void {
+    if (this.walFd === null) return;
+    try {
+      closeSync(this.walFd);
+    } catch {
+      // Already gone with the process or the database; nothing is left to flush through it.
+    }
+    this.walFd = null;
   }
 
   /** mustSync honours `sync: false` only for a batch that changes nothing but the commit index. */
@@ -426,6 +563,25 @@ function prepareDatabase(db: SqliteDatabase, file: string, options: SqliteLogSto
   // Take the write lock now, so that a second process is refused at open rather than at its first save.
   db.exec('BEGIN EXCLUSIVE; COMMIT');
   return bootstrap;
+}
+
+/**
+ * openWalForSync switches a background-sync connection to synchronous = NORMAL and opens the
+ * WAL for the fdatasyncs that replace SQLite's sync at commit. NB: that is as durable as FULL:
+ * a commit is acknowledged only after its WAL frames are flushed, and with NORMAL SQLite still
+ * syncs the WAL before every checkpoint and the database after it, before the WAL is reused. In
+ * exclusive locking mode the WAL file stays the same file until the connection closes.
+ */
+function openWalForSync(db: SqliteDatabase, file: string): number {
+  db.pragma('synchronous = NORMAL');
+  const wal = `${file}-wal`;
+  // The WAL exists once a write transaction ran in WAL mode; make sure one did.
+  if (!existsSync(wal)) db.exec('BEGIN IMMEDIATE; UPDATE hard_state SET term = term WHERE singleton = 1; COMMIT');
+  try {
+    return openSync(wal, 'r');
+  } catch (error) {
+    throw new StorageError('Io', file, `cannot open the write-ahead log ${wal}: ${describe(error)}`, { cause: error });
+  }
 }
 
 function quickCheck(db: SqliteDatabase, file: string): void {

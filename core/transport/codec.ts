@@ -116,9 +116,29 @@ function messageToWire(m: Message): unknown {
   }
 }
 
+/**
+ * Encoded entries by identity. A leader sends the same Entry objects (taken from its log) to every
+ * follower and again on a resend, so each entry is turned into base64 and JSON once. Entries are
+ * immutable; the cache lets go of an entry when the log does.
+ */
+const encodedEntries = new WeakMap<Entry, string>();
+
+function encodeEntry(entry: Entry): string {
+  let text = encodedEntries.get(entry);
+  if (text === undefined) {
+    text = JSON.stringify(entryToWire(entry));
+    encodedEntries.set(entry, text);
+  }
+  return text;
+}
+
 /** encodeMessage returns one message as JSON text, so the sender can size a batch before building it. */
 export function encodeMessage(message: Message): string {
-  return JSON.stringify(messageToWire(message));
+  if (message.type !== 'AppendEntries' || message.entries.length === 0) return JSON.stringify(messageToWire(message));
+  const { entries, ...rest } = message;
+  const head = JSON.stringify(rest);
+  // NB: `head` is a non-empty JSON object; its closing brace makes room for the entries.
+  return `${head.slice(0, -1)},"entries":[${entries.map(encodeEntry).join(',')}]}`;
 }
 
 /** encodeBatch builds a batch frame from messages already encoded by encodeMessage, without re-encoding them. */

@@ -1,6 +1,7 @@
 // Effectful (child processes, SIGKILL, temp dirs). Durability under kill -9: a child process
 // saves single-entry batches and prints each index once done() has fired; it is killed mid-
-// stream, and on reopen every printed index must be there, in a contiguous, undamaged log.
+// stream, and on reopen every printed index must be there, in a contiguous, undamaged log. Both
+// synchronous saves and background sync (fdatasync of the WAL on the thread pool) run this way.
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,9 +25,9 @@ interface Round {
   readonly signal: NodeJS.Signals | null;
 }
 
-function runUntilKilled(dataDir: string): Promise<Round> {
+function runUntilKilled(dataDir: string, mode: 'loop' | 'background-loop'): Promise<Round> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, 'loop', dataDir, String(maxSaves), String(maxMs)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, mode, dataDir, String(maxSaves), String(maxMs)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const printed: number[] = [];
     let pending = '';
     let stderr = '';
@@ -47,12 +48,15 @@ function runUntilKilled(dataDir: string): Promise<Round> {
   });
 }
 
-describe('SqliteLogStorage durability', () => {
+describe.each([
+  ['synchronous', 'loop'],
+  ['background sync', 'background-loop'],
+] as const)('SqliteLogStorage durability, %s', (_name, mode) => {
   it('keeps every acknowledged save across kill -9, with a contiguous log', async () => {
     const dataDir = dirs.make();
     let acknowledged = 0;
     for (let round = 0; round < 3; round++) {
-      const { printed, signal } = await runUntilKilled(dataDir);
+      const { printed, signal } = await runUntilKilled(dataDir, mode);
       expect(signal).toBe('SIGKILL');
       expect(printed.length).toBeGreaterThanOrEqual(killAfter);
       // The child resumes after the last durable entry, which may be beyond the last printed one.
