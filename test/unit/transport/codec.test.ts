@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { nodeId } from '../../../core/raft/types.ts';
-import type { Message } from '../../../core/raft/types.ts';
+import type { Entry, Message } from '../../../core/raft/types.ts';
 import { decodeFrame, decodeMessage, encodeBatch, encodeFrame, encodeMessage, encodeSnapshotChunks, fromBase64, toBase64 } from '../../../core/transport/codec.ts';
 import type { Frame } from '../../../core/transport/codec.ts';
 import { SnapshotAssembler } from '../../../core/transport/snapshotAssembler.ts';
@@ -90,6 +90,20 @@ describe('codec round trip', () => {
     const m: Message = { ...base, type: 'AppendEntries', prevLogIndex: 0, prevLogTerm: 0, entries: [{ term: 1, index: 1, type: 'command', data: view }], leaderCommit: 0 };
     const out = roundTrip(m);
     expect(out.type === 'AppendEntries' && out.entries[0]?.type === 'command' && Array.from(out.entries[0].data)).toEqual(Array.from(view));
+  });
+
+  it('encodes entries shared by several AppendEntries once, and each message decodes whole', () => {
+    const entries: Entry[] = [
+      { term: 2, index: 5, type: 'command', data: new TextEncoder().encode('{"op":"clock","stamp":1}') },
+      { term: 2, index: 6, type: 'noop' },
+    ];
+    const toB: Message = { ...base, type: 'AppendEntries', prevLogIndex: 4, prevLogTerm: 2, entries, leaderCommit: 4 };
+    const toC: Message = { ...toB, to: nodeId('n3'), leaderCommit: 5 };
+    const textB = encodeMessage(toB);
+    const textC = encodeMessage(toC);
+    expect(textB.slice(textB.indexOf('"entries"'))).toBe(textC.slice(textC.indexOf('"entries"')));
+    expect(roundTrip(toB)).toEqual(toB);
+    expect(roundTrip(toC)).toEqual(toC);
   });
 
   it('round-trips a batch frame and every envelope kind', () => {
