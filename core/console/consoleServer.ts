@@ -14,6 +14,7 @@ import type { RawData, WebSocket } from 'ws';
 import { CONSOLE_WS_PATH, MAX_CONSOLE_FRAME_BYTES, errorBody, eventNames } from '../api/contract.ts';
 import type { ApiReply, ConsoleBackend, ConsoleEventSource, RequestName, WsServerFrame } from '../api/contract.ts';
 import { isRequestName, validatePayload } from '../api/validate.ts';
+import { CONTENT_TYPES } from './contentTypes.ts';
 
 /** ConsoleServerOptions: the backend to expose, where to listen, and what to serve. */
 export interface ConsoleServerOptions {
@@ -56,26 +57,6 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
 
 /** Sockets that stop reading are dropped once this much output is queued for them. */
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
