@@ -307,7 +307,14 @@ export class LocalCluster {
       if (options.signal?.aborted) throw new Error('the launch was stopped');
       for (const [id, child] of this.children) {
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`node ${id} exited (${child.exitCode ?? child.signalCode}) while starting; see ${join(this.dataDir, id, 'node.log')}`);
+          const logPath = join(this.dataDir, id, 'node.log');
+          let last = '';
+          try {
+            last = readFileSync(logPath, 'utf8').trim().split('\n').at(-1)?.slice(0, 400) ?? '';
+          } catch {
+            // No log yet: the message names where it would be.
+          }
+          throw new Error(`node ${id} exited (${child.exitCode ?? child.signalCode}) while starting${last ? `: ${last}` : ''}; see ${logPath}`);
         }
       }
     };

@@ -17,7 +17,9 @@ let remote: RunningCluster;
 
 describe('console in Chromium', () => {
   beforeAll(async () => {
-    [console_, remote] = await Promise.all([startConsole(['--local']), startLocalCluster(['--dcs', '2', '--layout', '2,1'])]);
+    // NB: one after the other: two launchers choosing free ports at once can pick the same one.
+    console_ = await startConsole(['--local']);
+    remote = await startLocalCluster(['--dcs', '2', '--layout', '2,1']);
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (err) => process.stderr.write(`page error: ${err.message}\n`));
