@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,7 +120,32 @@ export function defaultLayout(dcs: number): number[] {
   return Array.from({ length: dcs }, () => 1);
 }
 
-async function freePort(host: string): Promise<number> {
+/**
+ * LOCAL_PORTS is where local clusters look for free ports: below the kernel's ephemeral range
+ * (Linux 32768-60999, macOS and Windows 49152-65535), which is where bind(0) and every outgoing
+ * connection take theirs. A port found free there cannot be taken by a connection made between
+ * the choice and the node's own bind, as a port from bind(0) could.
+ */
+const LOCAL_PORTS: readonly [number, number] = [20000, 32000];
+
+function ephemeralFloor(): number {
+  try {
+    const [lo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return lo !== undefined && Number.isInteger(lo) ? lo : 49152;
+  } catch {
+    return 49152;
+  }
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const server = createServer();
+    server.once('error', () => answer(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => answer(true)));
+  });
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -131,6 +156,24 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
+/**
+ * freePort picks a random port in LOCAL_PORTS (below the ephemeral range) that is free now and
+ * not already chosen for this cluster; it falls back to the kernel's choice when the range is
+ * unusable (a system whose ephemeral range starts lower) or crowded.
+ */
+export async function freePort(host: string, chosen: Set<number> = new Set()): Promise<number> {
+  const hi = Math.min(LOCAL_PORTS[1], ephemeralFloor() - 1);
+  for (let attempt = 0; attempt < 64 && hi > LOCAL_PORTS[0]; attempt++) {
+    const port = randomInt(LOCAL_PORTS[0], hi + 1);
+    if (chosen.has(port) || !(await canBind(host, port))) continue;
+    chosen.add(port);
+    return port;
+  }
+  const port = await kernelPort(host);
+  chosen.add(port);
+  return port;
+}
+
 /** planCluster creates a new cluster spec. */
 export async function planCluster(options: LocalClusterOptions): Promise<LocalClusterSpec> {
   const layout = options.layout ?? defaultLayout(options.dcs);
@@ -138,18 +181,19 @@ export async function planCluster(options: LocalClusterOptions): Promise<LocalCl
   const total = layout.reduce((a, b) => a + b, 0);
   if (total < 1 || total > 15) throw new UsageError('a local cluster has 1 to 15 nodes');
   const nodes: LocalNodeSpec[] = [];
+  const chosen = new Set<number>();
   let n = 0;
   for (let dc = 0; dc < layout.length; dc++) {
     for (let k = 0; k < (layout[dc] as number); k++) {
-      const peerPort = options.basePort !== null ? options.basePort + 2 * n : await freePort(options.host);
-      const clientPort = options.basePort !== null ? options.basePort + 2 * n + 1 : await freePort(options.host);
+      const peerPort = options.basePort !== null ? options.basePort + 2 * n : await freePort(options.host, chosen);
+      const clientPort = options.basePort !== null ? options.basePort + 2 * n + 1 : await freePort(options.host, chosen);
       nodes.push({ id: `n${n + 1}`, datacenter: datacenterName(dc), peerPort, clientPort });
       n++;
     }
   }
   for (let k = 0; k < (options.learners ?? 0); k++) {
-    const peerPort = options.basePort !== null ? options.basePort + 2 * n : await freePort(options.host);
-    const clientPort = options.basePort !== null ? options.basePort + 2 * n + 1 : await freePort(options.host);
+    const peerPort = options.basePort !== null ? options.basePort + 2 * n : await freePort(options.host, chosen);
+    const clientPort = options.basePort !== null ? options.basePort + 2 * n + 1 : await freePort(options.host, chosen);
     nodes.push({ id: `n${n + 1}`, datacenter: datacenterName(layout.length - 1), role: 'learner', peerPort, clientPort });
     n++;
   }
