@@ -20,6 +20,7 @@ import { nodeId } from '../raft/types.ts';
 import { Prng } from '../util/prng.ts';
 import { SqliteLogStorage } from '../storage/sqliteLogStorage.ts';
 import { WsTransport } from '../transport/wsTransport.ts';
+import type { RttSample } from '../transport/wsTransport.ts';
 import { ClientServer } from './clientServer.ts';
 import type { MemberConfig, NodeConfig } from './config.ts';
 import { TIMEOUT_PROFILES } from './config.ts';
@@ -302,6 +303,18 @@ export class WardenNode {
     return base + jitter;
   }
 
+  /**
+   * reachableRtt is the transport's RTT per peer, without peers in an isolated datacenter: the
+   * isolation fault drops Raft traffic here, above the transport, whose pings still get through;
+   * a cut link reports no round trip, as a real one would not.
+   */
+  private reachableRtt(): Map<NodeId, RttSample> {
+    const rtt = this.transport.rtt();
+    if (this.faults.blockedDatacenters.length === 0) return rtt;
+    for (const peer of [...rtt.keys()]) if (this.faults.blockedDatacenters.includes(this.datacenterOf(peer))) rtt.delete(peer);
+    return rtt;
+  }
+
   private canReach(peer: string): boolean {
     const dc = this.datacenterOf(peer);
     if (dc === this.config.datacenter) return true;
@@ -403,7 +416,7 @@ export class WardenNode {
       lastContactMs: s.role === 'leader' ? 0 : s.leaderId === null ? null : Date.now() - this.lastLeaderContact,
       clientUrl: self.clientUrl,
       revision: this.machine.kv.revision,
-      rtt: Object.fromEntries([...this.transport.rtt()].map(([peer, r]) => [peer, { ms: Math.round(r.smoothedMs * 100) / 100, measuredAt: r.measuredAt }])),
+      rtt: Object.fromEntries([...this.reachableRtt()].map(([peer, r]) => [peer, { ms: Math.round(r.smoothedMs * 100) / 100, measuredAt: r.measuredAt }])),
       electionTimeoutMs: this.electionTimeoutMs(),
       heartbeatIntervalMs: this.config.timeouts.heartbeatTicks * this.tickMs,
     };
@@ -431,7 +444,7 @@ export class WardenNode {
     m.histogram('warden_storage_fsync_seconds', 'Duration of one durable storage batch (SQLite transaction with fsync).', this.fsyncSeconds);
     m.histogram('warden_proposal_commit_seconds', 'Time from proposal to apply on the proposing node.', this.commitSeconds);
     m.gauge('warden_peer_rtt_seconds', 'Smoothed round-trip time of each peer link.', () =>
-      [...this.transport.rtt()].map(([peer, r]) => ({ labels: { peer, datacenter: this.members.get(peer)?.datacenter ?? '' }, value: r.smoothedMs / 1000 })),
+      [...this.reachableRtt()].map(([peer, r]) => ({ labels: { peer, datacenter: this.members.get(peer)?.datacenter ?? '' }, value: r.smoothedMs / 1000 })),
     );
     m.gauge('warden_kv_keys', 'Keys in the configuration namespace.', () => this.machine.kv.size);
     m.gauge('warden_kv_revision', 'Global revision of the configuration namespace.', () => this.machine.kv.revision);

@@ -107,6 +107,11 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
           const s = await c.status();
           return s.leader && s.leader.datacenter !== dc && s.nodes.find((n) => n.id === s.leader?.id)?.state === 'leader' ? s.leader : null;
         }, 30_000, 200);
+        // A cut link shows no round trip, from either side.
+        const topo = await c.topology();
+        const dcOf = new Map(topo.datacenters.flatMap((d) => d.nodes.map((n) => [n.id, d.name] as const)));
+        expect(topo.rtt.filter((r) => (dcOf.get(r.from) === dc) !== (dcOf.get(r.to) === dc)), `RTTs across the cut around ${dc}`).toEqual([]);
+        expect(topo.rtt.length).toBeGreaterThan(0);
         for (let i = 0; i < 5; i++) {
           await c.kv.put(`/dc/without-${dc}/${i}`, `v${i}`);
           acked.push(`/dc/without-${dc}/${i}`);
