@@ -144,6 +144,12 @@ export class SqliteLogStorage implements LogStorage {
   private writeSeq = 0;
   private syncsInFlight = 0;
   private failure: StorageError | null = null;
+  /**
+   * The latest commit-only hard state, not yet written: it goes into the next transaction (or
+   * is written at close). The commit index is a restart hint (Raft keeps it in volatile state):
+   * a crash that loses it only makes the node learn it again from the leader.
+   */
+  private deferredHardState: HardState | null = null;
 
   private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, options: SqliteLogStorageOptions) {
     this.dataDir = dataDir;
@@ -196,7 +202,7 @@ export class SqliteLogStorage implements LogStorage {
   load(): PersistedState {
     this.assertOpen();
     const s = this.statements;
-    const hardState = decodeHardState(s.selectHardState.get(), this.file);
+    const hardState = this.deferredHardState ?? decodeHardState(s.selectHardState.get(), this.file);
     const snapshotRow = s.selectSnapshot.get();
     const snapshot = snapshotRow === undefined ? null : decodeSnapshot(snapshotRow, this.file);
     const snapshotIndex = snapshot?.meta.index ?? 0;
@@ -214,9 +220,10 @@ export class SqliteLogStorage implements LogStorage {
    * empty batch calls `done` at once without touching the disk. A failed write throws (and, with
    * background sync, a failed fdatasync goes to `onFailure`); `done` is then never called: the
    * node must stop, because it can no longer promise durability.
-   * A batch with `sync: false` that only moves the commit index is committed without an fsync
-   * (the next synced commit makes it durable, since the WAL is append-only); any other batch is
-   * synced whatever it says, so a wrong hint can never lose a vote or an entry.
+   * A batch with `sync: false` that only moves the commit index is not written on its own: its
+   * hard state goes into the next transaction, or is written at close (the commit index is a
+   * restart hint, which Raft keeps in volatile state); any other batch is synced whatever it
+   * says, so a wrong hint can never lose a vote or an entry.
    */
   save(batch: PersistBatch, done: () => void): void {
     this.assertOpen();
@@ -224,7 +231,14 @@ export class SqliteLogStorage implements LogStorage {
       done();
       return;
     }
-    const sync = this.mustSync(batch);
+    if (!this.mustSync(batch)) {
+      // Commit-only: no transaction of its own (one SQLite write less on the path to applying).
+      this.deferredHardState = batch.hardState;
+      // NB: behind saves still waiting for their fsync, it completes with them, to keep the order.
+      if (this.pendingSyncs.length === 0) done();
+      else this.pendingSyncs.push({ seq: this.writeSeq, done, started: process.hrtime.bigint() });
+      return;
+    }
     if (this.walFd !== null) {
       const started = process.hrtime.bigint();
       try {
@@ -232,27 +246,19 @@ export class SqliteLogStorage implements LogStorage {
       } catch (error) {
         throw toStorageError(error, this.file, 'save');
       }
-      // A commit-only batch needs no fsync of its own: the next one flushes it with the WAL. NB:
-      // behind saves still waiting for theirs, it completes with them, to keep the order.
-      if (!sync && this.pendingSyncs.length === 0) done();
-      else if (!sync) this.pendingSyncs.push({ seq: this.writeSeq, done, started });
-      else if (batch.background === true) this.syncInBackground({ seq: ++this.writeSeq, done, started });
+      this.deferredHardState = null;
+      if (batch.background === true) this.syncInBackground({ seq: ++this.writeSeq, done, started });
       else this.syncNow(started, done);
       return;
     }
     const started = process.hrtime.bigint();
     try {
-      // NB: the safety level cannot change inside a transaction, so it is switched around it.
-      if (!sync) this.db.exec('PRAGMA synchronous = NORMAL');
-      try {
-        this.saveTransaction(batch);
-      } finally {
-        if (!sync) this.db.exec('PRAGMA synchronous = FULL');
-      }
+      this.saveTransaction(batch);
     } catch (error) {
       throw toStorageError(error, this.file, 'save');
     }
-    if (sync) this.onFsync?.(Number(process.hrtime.bigint() - started) / 1e6);
+    this.deferredHardState = null;
+    this.onFsync?.(Number(process.hrtime.bigint() - started) / 1e6);
     done();
   }
 
@@ -301,11 +307,24 @@ export class SqliteLogStorage implements LogStorage {
     this.closed = true;
     this.pendingSyncs.length = 0;
     try {
+      this.writeDeferredHardState();
       this.db.close();
     } finally {
       this.lock.release();
       // NB: an fdatasync still running holds this descriptor; the last one to finish closes it.
       if (this.syncsInFlight === 0) this.closeWal();
+    }
+  }
+
+  /** writeDeferredHardState keeps the latest commit index across a clean shutdown (best effort: it is a hint). */
+  private writeDeferredHardState(): void {
+    const hs = this.deferredHardState;
+    if (hs === null || this.failure !== null) return;
+    this.deferredHardState = null;
+    try {
+      this.statements.upsertHardState.run({ term: hs.term, voted_for: hs.votedFor, commit_index: hs.commit });
+    } catch {
+      // The node relearns its commit index from the leader after a restart.
     }
   }
 
@@ -395,10 +414,9 @@ export class SqliteLogStorage implements LogStorage {
   private applyBatch(batch: PersistBatch): void {
     const s = this.statements;
     if (batch.snapshot) this.installSnapshot(batch.snapshot);
-    if (batch.hardState) {
-      const hs = batch.hardState;
-      s.upsertHardState.run({ term: hs.term, voted_for: hs.votedFor, commit_index: hs.commit });
-    }
+    // NB: a batch's own hard state is at least as new as a deferred one (terms and commits only grow).
+    const hs = batch.hardState ?? this.deferredHardState;
+    if (hs) s.upsertHardState.run({ term: hs.term, voted_for: hs.votedFor, commit_index: hs.commit });
     if (batch.entries.length > 0) this.appendEntries(batch.entries);
     const commit = (s.selectHardState.get() as HardStateRow).commit_index;
     const last = this.lastIndex();

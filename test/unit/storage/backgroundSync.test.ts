@@ -104,6 +104,29 @@ describe('SqliteLogStorage background sync', () => {
     expect(reopen(dataDir).hardState).toEqual(hardState(2, 2, nodeB));
   });
 
+  it('writes a commit-only batch with the next transaction (or at close), not in one of its own', async () => {
+    const dataDir = dirs.make();
+    const storage = open(dataDir);
+    const walSize = (): number => statSync(join(dataDir, 'warden.db-wal')).size;
+    await saved(storage, batch({ hardState: hardState(1, 0), entries: commands(1, 3, 1) }));
+    const before = walSize();
+    let done = false;
+    storage.save({ ...batch({ hardState: hardState(1, 2) }), sync: false }, () => (done = true));
+    expect(done).toBe(true);
+    // Nothing was appended to the WAL, yet the node's own view has the new commit index.
+    expect(walSize()).toBe(before);
+    expect(storage.load().hardState).toEqual(hardState(1, 2));
+    storage.save({ ...batch({ hardState: hardState(1, 3) }), sync: false }, () => undefined);
+    storage.close();
+    expect(reopen(dataDir).hardState).toEqual(hardState(1, 3));
+    // With the next transaction: a later batch without a hard state of its own carries it.
+    const again = open(dataDir);
+    again.save({ ...batch({ hardState: hardState(1, 4) }), sync: false }, () => undefined);
+    await saved(again, bg({ entries: commands(4, 4, 1) }));
+    again.close();
+    expect(reopen(dataDir).hardState).toEqual(hardState(1, 4));
+  });
+
   it('flushes a batch that is not marked background before save returns', () => {
     const dataDir = dirs.make();
     const fsyncs: number[] = [];

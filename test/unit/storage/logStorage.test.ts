@@ -103,8 +103,8 @@ const cases: readonly Case[] = [
     entries: commands(1, 3, 1),
   },
   {
-    name: 'a commit-only batch marked sync: false is recorded like any other',
-    steps: [{ save: batch({ hardState: hardState(1, 0), entries: commands(1, 3, 1) }) }, { save: { ...batch({ hardState: hardState(1, 2) }), sync: false } }],
+    name: 'a commit-only batch marked sync: false is kept like any other (and across a clean restart)',
+    steps: [{ save: batch({ hardState: hardState(1, 0), entries: commands(1, 3, 1) }) }, { save: { ...batch({ hardState: hardState(1, 2) }), sync: false } }, { reopen: true }],
     hardState: hardState(1, 2),
     snapshot: null,
     entries: commands(1, 3, 1),
