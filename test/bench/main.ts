@@ -1,7 +1,9 @@
 // Effectful. `npm run bench -- <name> [--runs N] [--seconds S]`: benchmarks run as commands,
 // never as timed tests. Figures go in the README with the command and the machine.
 
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO_ROOT, bundleCli } from '../../build/bundleCli.ts';
 import { runKvBench } from './kv.ts';
 import { runDcBench } from './dc.ts';
 import { runLocksBench } from './locks.ts';
@@ -18,6 +20,14 @@ if (!(runs >= 1 && runs <= 20) || !(seconds > 0 && seconds <= 120)) {
   process.stderr.write('bench: --runs must be 1-20 and --seconds 1-120\n');
   process.exit(2);
 }
+const BENCHES = ['kv', 'locks', 'dc', 'console'];
+if (!BENCHES.includes(positionals[0] ?? '')) {
+  process.stderr.write('usage: npm run bench -- kv|locks|dc|console [micro] [--runs N] [--seconds S] [--levels 1,32,64]\n');
+  process.exit(2);
+}
+// Nodes run as `warden node` does after `npm run build`: from the bundled CLI, not through tsx.
+const cli = await bundleCli();
+process.stderr.write(`bench: nodes run from ${relative(REPO_ROOT, cli.file)} (rebuilt from the sources)\n`);
 const levels = (def: number[]): number[] => (values.levels ? values.levels.split(',').map(Number) : def);
 
 switch (positionals[0]) {
