@@ -262,10 +262,13 @@ export class ClientServer {
     });
   }
 
-  /** propose proposes a command on the leader and answers with the state machine's reply. */
-  private propose(command: Command, answer: Answer<Reply>): void {
+  /**
+   * propose proposes a command on the leader and answers with the state machine's reply.
+   * `batched`: the command is in no hurry and may wait briefly to share a batch (proposeBatched).
+   */
+  private propose(command: Command, answer: Answer<Reply>, batched = false): void {
     this.requireLeader();
-    this.node.propose(command, (outcome) => {
+    (batched ? this.node.proposeBatched : this.node.propose).call(this.node, command, (outcome) => {
       if (outcome.ok) answer.resolve(outcome.result.reply);
       else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') answer.reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
       else if (outcome.reason === 'Dropped') answer.reject(new ApiError('Unavailable', 'the write was not committed (leadership changed); it is safe to retry', { leader: this.leaderHint() }));
@@ -274,11 +277,15 @@ export class ClientServer {
   }
 
   /** proposeOk is propose with a refusal by the state machine turned into its typed error. */
-  private proposeOk(command: Command, answer: Answer<Extract<Reply, { ok: true }>>): void {
-    this.propose(command, {
-      resolve: (reply) => (reply.ok ? answer.resolve(reply) : answer.reject(this.replyError(reply))),
-      reject: answer.reject,
-    });
+  private proposeOk(command: Command, answer: Answer<Extract<Reply, { ok: true }>>, batched = false): void {
+    this.propose(
+      command,
+      {
+        resolve: (reply) => (reply.ok ? answer.resolve(reply) : answer.reject(this.replyError(reply))),
+        reject: answer.reject,
+      },
+      batched,
+    );
   }
 
   /** write proposes a command on the leader and resolves with the state machine's reply. */
@@ -630,7 +637,18 @@ export class ClientServer {
       list.push({ conn, resolve: answer.resolve, reject: answer.reject });
       this.pendingAcquires.set(key, list);
     };
-    this.proposeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs }, { resolve: granted, reject: answer.reject });
+    this.proposeOk({ op: 'lock.acquire', stamp: Date.now(), sessionId, name, mode, waitMs, lockDelayMs }, { resolve: granted, reject: answer.reject }, waitMs > 0 && this.mustQueue(name, sessionId, mode));
+  }
+
+  /**
+   * mustQueue says whether, as far as the applied state shows, an acquire can only be queued:
+   * another session holds the lock in a conflicting mode. (A guess, for batching only: the
+   * state machine decides when the entry is applied.)
+   */
+  private mustQueue(name: string, sessionId: string, mode: 'exclusive' | 'shared'): boolean {
+    const lock = this.node.machine.table.locks.get(name);
+    if (!lock || lock.holders.length === 0 || lock.holders.some((h) => h.sessionId === sessionId)) return false;
+    return mode === 'exclusive' || lock.holders.some((h) => h.mode === 'exclusive');
   }
 
   private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): void {

@@ -114,6 +114,36 @@ describe('locks through the CLI', () => {
   });
 });
 
+describe('queued acquires', () => {
+  it('keep their place: an acquire that must queue goes into the log before the release sent after it', async () => {
+    // One connection, so the node reads the three requests in the order they were sent. B's
+    // acquire can only queue and may wait to share a batch, but never past the release behind it.
+    const c = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken });
+    try {
+      const [a, b, late] = await Promise.all([c.openSession({ ttlMs: 10_000 }), c.openSession({ ttlMs: 10_000 }), c.openSession({ ttlMs: 10_000 })]);
+      for (let round = 0; round < 5; round++) {
+        const name = `queued/order/${round}`;
+        const held = await a.acquire(name);
+        const [waiter, , tryLock] = await Promise.allSettled([b.acquire(name, { waitMs: 10_000 }), held.release(), late.acquire(name, { waitMs: 0 })]);
+        expect(waiter.status, name).toBe('fulfilled');
+        expect(tryLock.status === 'rejected' && (tryLock.reason as { code?: string }).code, name).toBe('WouldBlock');
+        if (waiter.status === 'fulfilled') {
+          expect(waiter.value.token).toBeGreaterThan(held.token);
+          await waiter.value.release();
+        }
+      }
+      // A waiter alone (no proposal after it) is queued within moments, and listed as waiting.
+      const held = await a.acquire('queued/alone');
+      const waiting = b.acquire('queued/alone', { waitMs: 10_000 });
+      await waitFor('the waiter listed', async () => ((await c.locks.list({ prefix: 'queued/alone' }))[0]?.waiters.length ?? 0) === 1 || null, 5_000, 20);
+      await held.release();
+      expect((await waiting).token).toBeGreaterThan(held.token);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('fencing tokens against a paused holder', () => {
   async function runScenario(checkTokens: boolean): Promise<{ rejected: number; lost: number; accepted: number }> {
     let value = 0;
