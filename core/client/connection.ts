@@ -134,7 +134,7 @@ export class Connection {
       let settled = false;
       ws.once('open', () => {
         settled = true;
-        ws.on('message', (data) => this.onFrame(data.toString()));
+        ws.on('message', (data) => this.onFrame(ws, data.toString()));
         ws.on('close', () => this.onClose(ws));
         resolve(ws);
       });
@@ -153,7 +153,7 @@ export class Connection {
     });
   }
 
-  private onFrame(text: string): void {
+  private onFrame(ws: WebSocket, text: string): void {
     let frame: Record<string, unknown>;
     try {
       frame = JSON.parse(text) as Record<string, unknown>;
@@ -161,7 +161,8 @@ export class Connection {
       return;
     }
     if (typeof frame.event === 'string') {
-      this.onPush?.(frame as unknown as PushEvent);
+      // Pushes belong to the current socket's subscriptions; one we are leaving only answers calls.
+      if (ws === this.ws) this.onPush?.(frame as unknown as PushEvent);
       return;
     }
     const id = frame.id;
@@ -169,6 +170,7 @@ export class Connection {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
+    if (pending.ws !== this.ws) this.closeIfIdle(pending.ws);
     if (frame.error) pending.reject(new WardenError(frame.error as WireError));
     else pending.resolve(frame.result);
   }
@@ -190,7 +192,9 @@ export class Connection {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(new WardenError({ code: 'Timeout', message: `${method} timed out after ${timeoutMs} ms` }));
+        if (!this.pending.delete(id)) return;
+        if (ws !== this.ws) this.closeIfIdle(ws);
+        reject(new WardenError({ code: 'Timeout', message: `${method} timed out after ${timeoutMs} ms` }));
       }, timeoutMs);
       this.pending.set(id, {
         ws,
@@ -249,14 +253,24 @@ export class Connection {
     this.current = at;
     const old = this.ws;
     this.ws = null;
-    old?.close();
+    if (old) this.closeIfIdle(old);
   }
 
   private rotate(): void {
     this.current = (this.current + 1) % this.endpoints.length;
     const old = this.ws;
     this.ws = null;
-    old?.close();
+    if (old) this.closeIfIdle(old);
+  }
+
+  /**
+   * closeIfIdle closes a socket we moved away from once no call waits on it. NB: calls sent on it
+   * before the move (say, to a follower) still get their answers, usually NotLeader, which
+   * they retry on the leader; closing at once would turn each into "outcome unknown".
+   */
+  private closeIfIdle(ws: WebSocket): void {
+    for (const p of this.pending.values()) if (p.ws === ws) return;
+    ws.close();
   }
 
   /** close ends the connection; pending calls fail with Unavailable. */

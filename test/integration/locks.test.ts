@@ -144,6 +144,26 @@ describe('queued acquires', () => {
   });
 });
 
+describe('the SDK connected to a follower first', () => {
+  it('moves concurrent writes to the leader without losing any to a closed socket', async () => {
+    const status = await admin.status();
+    const follower = status.nodes.find((n) => n.state === 'follower') as { id: string };
+    const url = (cluster.summary.nodes.find((n) => n.id === follower.id) as { client: string }).client;
+    for (let round = 0; round < 3; round++) {
+      // Every call is sent to the follower, which answers NotLeader; the first answer moves the
+      // client to the leader, and the others must still get theirs and follow.
+      const c = await connect({ endpoints: [url, ...cluster.summary.endpoints.filter((e) => e !== url)], token: cluster.summary.adminToken });
+      try {
+        const sessions = await Promise.all(Array.from({ length: 5 }, () => c.openSession({ ttlMs: 10_000 })));
+        expect(new Set(sessions.map((s) => s.id)).size).toBe(5);
+        await Promise.all(sessions.map((s) => s.close()));
+      } finally {
+        await c.close();
+      }
+    }
+  });
+});
+
 describe('fencing tokens against a paused holder', () => {
   async function runScenario(checkTokens: boolean): Promise<{ rejected: number; lost: number; accepted: number }> {
     let value = 0;
