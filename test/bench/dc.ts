@@ -2,6 +2,7 @@
 // acquire+release cycles from 32 clients spread over the datacenters, and the time from
 // isolating the leader's datacenter to the first successful write (median of 5).
 
+import { rmSync } from 'node:fs';
 import { connect } from '../../core/client/index.ts';
 import { LocalCluster } from '../../core/cli/localCluster.ts';
 import { machineLine, median, percentile } from './machine.ts';
@@ -72,6 +73,8 @@ export async function runDcBench(options: { runs: number; seconds: number; clien
   } finally {
     cluster.stopControl();
     await cluster.stopAll();
+    // The cluster's temporary data dir (the bench planned it: no --data).
+    rmSync(cluster.dataDir, { recursive: true, force: true });
   }
   process.stdout.write(`\ndatacenters: 2,2,1 local cluster, default WAN latency (one way: dc-a/dc-b 30 ms, dc-a/dc-c 45 ms, dc-b/dc-c 35 ms)\n`);
   process.stdout.write(`machine: ${machineLine()}\n`);

@@ -2,6 +2,7 @@
 // puts of small values from 1, 32 and 64 concurrent SDK clients, each for a bounded time.
 // Prints ops/s, p50 and p99 per level, medians over --runs runs, and the machine.
 
+import { rmSync } from 'node:fs';
 import { connect } from '../../core/client/index.ts';
 import type { WardenClient } from '../../core/client/index.ts';
 import { LocalCluster } from '../../core/cli/localCluster.ts';
@@ -59,6 +60,8 @@ export async function runKvBench(options: { runs: number; seconds: number; level
     for (const c of clients) c.close();
   } finally {
     await cluster.stopAll();
+    // The cluster's temporary data dir (the bench planned it: no --data).
+    rmSync(cluster.dataDir, { recursive: true, force: true });
   }
   const summary = options.levels.map((n, i) => {
     const rs = results[i] ?? [];

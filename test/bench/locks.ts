@@ -2,6 +2,7 @@
 // names with 1, 8, 32 and 64 clients, and hand-offs of one contended name with 1, 8 and 32
 // clients. Prints cycles/s and acquire p50/p99, medians over --runs runs, and the machine.
 
+import { rmSync } from 'node:fs';
 import { connect } from '../../core/client/index.ts';
 import type { Session } from '../../core/client/index.ts';
 import { LocalCluster } from '../../core/cli/localCluster.ts';
@@ -63,6 +64,8 @@ export async function runLocksBench(options: { runs: number; seconds: number; di
     await Promise.all(clients.map((c) => c.close()));
   } finally {
     await cluster.stopAll();
+    // The cluster's temporary data dir (the bench planned it: no --data).
+    rmSync(cluster.dataDir, { recursive: true, force: true });
   }
   process.stdout.write(`\nlocks, local 3-node cluster, medians of ${options.runs} runs of ${options.seconds} s\n`);
   process.stdout.write(`machine: ${machineLine()}\n`);
