@@ -8,17 +8,15 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER, REPO_ROOT, buildErrorLine } from './esbuildShared.ts';
 
-/** REPO_ROOT is the repository root (this file lives in build/). */
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { REPO_ROOT };
 
 /** CLI_BUNDLE_DIR is where `npm run build:cli` writes warden.js and inputs.json. */
 export const CLI_BUNDLE_DIR = join(REPO_ROOT, 'out', 'cli');
 
-// NB: CommonJS code inside an ES module bundle may call require() for a built-in; give it one.
-const ESM_REQUIRE_BANNER = "import { createRequire as __wardenCreateRequire } from 'node:module';\nconst require = __wardenCreateRequire(import.meta.url);";
 
 /** CliBundle names what was written. */
 export interface CliBundle {
@@ -68,10 +66,7 @@ async function runFromCommandLine(): Promise<void> {
     const out = await bundleCli();
     process.stdout.write(`wrote ${relative(REPO_ROOT, out.file)} (${out.inputs.length} source files)\n`);
   } catch (err) {
-    const e = err as Error & { errors?: { text: string; location?: { file: string; line: number } | null }[] };
-    const first = e.errors?.[0];
-    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
-    process.stderr.write(`build:cli: ${first ? first.text + where : e.message}\n`);
+    process.stderr.write(`build:cli: ${buildErrorLine(err)}\n`);
     process.exitCode = 1;
   }
 }

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { BuildOptions, Metafile } from 'esbuild';
+import { ESM_REQUIRE_BANNER, REPO_ROOT, buildErrorLine } from './esbuildShared.ts';
 
-/** REPO_ROOT is the repository root (this file lives in build/). */
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { REPO_ROOT };
 
 /** ELECTRON_BUNDLE_DIR is where `npm run build:electron` writes. */
 export const ELECTRON_BUNDLE_DIR = join(REPO_ROOT, 'out', 'electron');
@@ -37,9 +37,6 @@ export interface BundleResult {
   readonly nodeEntry: string;
 }
 
-// NB: ES module bundles may still contain CommonJS code that calls require() for a built-in;
-// esbuild's shim uses a `require` in scope when there is one, so give it a real one.
-const ESM_REQUIRE_BANNER = "import { createRequire as __wardenCreateRequire } from 'node:module';\nconst require = __wardenCreateRequire(import.meta.url);";
 
 function nodeBundle(entry: string, outfile: string, external: string[]): BuildOptions {
   return {
@@ -106,10 +103,7 @@ async function runFromCommandLine(): Promise<void> {
     const out = await bundleElectron();
     for (const file of Object.values(out)) process.stdout.write(`wrote ${relative(REPO_ROOT, file)}\n`);
   } catch (err) {
-    const e = err as Error & { errors?: { text: string; location?: { file: string; line: number } | null }[] };
-    const first = e.errors?.[0];
-    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
-    process.stderr.write(`build:electron: ${first ? first.text + where : e.message}\n`);
+    process.stderr.write(`build:electron: ${buildErrorLine(err)}\n`);
     process.exitCode = 1;
   }
 }
