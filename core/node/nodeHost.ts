@@ -6,7 +6,7 @@
 import { assert } from '../util/assert.ts';
 import type { Random } from '../util/prng.ts';
 import { RaftNode } from '../raft/raftNode.ts';
-import type { ConfChange, Entry, LogIndex, Message, NodeId, RaftConfig, RaftStatus, Ready, Term } from '../raft/types.ts';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, ProposeResult, RaftConfig, RaftStatus, Ready, Term } from '../raft/types.ts';
 import { coalesceMessages } from './coalesce.ts';
 import type { CoalesceOptions } from './coalesce.ts';
 import type { LogStorage, StateMachine, Transport } from './ports.ts';
@@ -83,6 +83,9 @@ export class NodeHost<Result = unknown> {
   private readonly reads = new Map<string, PendingRead>();
   private readonly waitingReads: PendingRead[] = [];
   private saving = false;
+  /** Commands propose() gathered this turn (with a `schedule`), and their callbacks. */
+  private queuedData: Uint8Array[] = [];
+  private queuedCallbacks: ((outcome: ProposalOutcome<Result>) => void)[] = [];
   private drainScheduled = false;
   private persistedTerm: Term;
   private persistedVote: NodeId | null;
@@ -150,18 +153,42 @@ export class NodeHost<Result = unknown> {
     this.requestDrain();
   }
 
-  /** propose appends a command if this node leads; the callback fires once its fate is known here. */
+  /**
+   * propose appends a command if this node leads; the callback fires once its fate is known here.
+   * With a `schedule`, the commands of one turn reach Raft together when the loop drains (one
+   * AppendEntries per follower for all of them), in the order proposed.
+   */
   propose(data: Uint8Array, callback: (outcome: ProposalOutcome<Result>) => void): void {
-    this.track(this.raft.propose(data), callback);
+    if (this.stopped) return;
+    if (!this.options.schedule) {
+      this.track(this.raft.propose(data), callback);
+      return;
+    }
+    this.queuedData.push(data);
+    this.queuedCallbacks.push(callback);
+    this.requestDrain();
   }
 
-  /** proposeConfChange proposes one membership change (one at a time). */
+  /** proposeQueued hands Raft the commands propose() gathered this turn. */
+  private proposeQueued(): void {
+    if (this.queuedData.length === 0) return;
+    const datas = this.queuedData;
+    const callbacks = this.queuedCallbacks;
+    this.queuedData = [];
+    this.queuedCallbacks = [];
+    const results = this.raft.proposeMany(datas);
+    for (let i = 0; i < results.length; i++) this.track(results[i] as ProposeResult, callbacks[i] as (outcome: ProposalOutcome<Result>) => void);
+  }
+
+  /** proposeConfChange proposes one membership change (one at a time), after the commands proposed before it. */
   proposeConfChange(change: ConfChange, callback: (outcome: ProposalOutcome<Result>) => void): void {
+    this.proposeQueued();
     this.track(this.raft.proposeConfChange(change), callback);
   }
 
   /** transferLeadership asks the leader to hand over to `to` (TimeoutNow once it is caught up). */
   transferLeadership(to: NodeId): boolean {
+    this.proposeQueued();
     const ok = this.raft.transferLeadership(to);
     this.requestDrain();
     return ok;
@@ -213,6 +240,7 @@ export class NodeHost<Result = unknown> {
    * in flight (its completion resumes the loop).
    */
   private drain(): void {
+    this.proposeQueued();
     while (!this.saving && !this.stopped) {
       const ready = this.raft.ready();
       if (!ready) return;

@@ -142,6 +142,28 @@ export class RaftNode {
   }
 
   /**
+   * proposeMany appends several commands at once and sends followers one AppendEntries for all of
+   * them (per-command propose() sends one per command, which the driver would have to merge).
+   * The results are in order; a refusal refuses them all.
+   */
+  proposeMany(datas: readonly Uint8Array[]): ProposeResult[] {
+    const refusal = this.refuseProposal();
+    if (refusal) return datas.map(() => refusal);
+    const entries: Entry[] = [];
+    const results: ProposeResult[] = [];
+    let index = this.log.lastIndex();
+    for (const data of datas) {
+      index++;
+      entries.push({ type: 'command', data, term: this.term, index });
+      results.push({ ok: true, index, term: this.term });
+    }
+    if (entries.length === 0) return results;
+    this.log.append(entries);
+    this.broadcastAppend();
+    return results;
+  }
+
+  /**
    * proposeConfChange appends one membership change. Thesis §4.1 (and Ongaro's 2015 correction):
    * one change at a time, and only after the leader has committed an entry of its own term.
    */

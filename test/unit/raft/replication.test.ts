@@ -264,6 +264,34 @@ describe('§5.3 the commit index only rises', () => {
     expect(leader.status().commitIndex).toBe(index);
   });
 
+  it('§5.3 proposeMany appends commands in order and sends each follower one AppendEntries for all of them', () => {
+    const leader = newNode(n1, [n1, n2, n3]);
+    makeLeader(leader);
+    leader.step({ type: 'AppendEntriesResponse', from: n2, to: n1, term: 1, success: true, matchIndex: 1, rejectHint: 0, rejectedIndex: 0 });
+    leader.step({ type: 'AppendEntriesResponse', from: n3, to: n1, term: 1, success: true, matchIndex: 1, rejectHint: 0, rejectedIndex: 0 });
+    drain(leader);
+    const results = leader.proposeMany([bytes('a'), bytes('b'), bytes('c')]);
+    expect(results).toEqual([
+      { ok: true, index: 2, term: 1 },
+      { ok: true, index: 3, term: 1 },
+      { ok: true, index: 4, term: 1 },
+    ]);
+    const rd = leader.ready() as Ready;
+    expect(rd.entries.map((e) => (e.type === 'command' ? new TextDecoder().decode(e.data) : e.type))).toEqual(['a', 'b', 'c']);
+    for (const to of [n2, n3]) {
+      const appends = appendsTo(rd.messages, to);
+      expect(appends, `to ${to}`).toHaveLength(1);
+      expect(appends[0]?.entries.map((e) => e.index)).toEqual([2, 3, 4]);
+    }
+  });
+
+  it('§5.3 proposeMany on a follower refuses every command and appends none', () => {
+    const follower = newNode(n2, [n1, n2, n3]);
+    const results = follower.proposeMany([bytes('a'), bytes('b')]);
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    expect(follower.lastIndex()).toBe(0);
+  });
+
   it('§5.3 thesis §10.2.1 entries appended after a Ready was taken do not count for the leader when that Ready is advanced', () => {
     const leader = newNode(n1, [n1, n2, n3]);
     makeLeader(leader);
