@@ -1,22 +1,33 @@
 // Effectful. `npm run bench -- locks`: a local 3-node cluster; acquire+release cycles on distinct
 // names with 1, 8, 32 and 64 clients, and hand-offs of one contended name with 1, 8 and 32
-// clients. Prints cycles/s and acquire p50/p99, medians over --runs runs, and the machine.
+// clients. Prints cycles/s, acquire p50/p99 and the nodes' CPU time per cycle (Linux), medians
+// over --runs runs, and the machine.
 
 import { rmSync } from 'node:fs';
 import { connect } from '../../core/client/index.ts';
 import type { Session } from '../../core/client/index.ts';
 import { LocalCluster } from '../../core/cli/localCluster.ts';
-import { machineLine, median, percentile } from './machine.ts';
+import { machineLine, median, percentile, processCpuMs } from './machine.ts';
 
 interface Result {
   readonly clients: number;
   readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time per cycle of the busiest node (the leader) and of all three, in µs; NaN where unreadable. */
+  readonly leaderCpuUs: number;
+  readonly nodesCpuUs: number;
 }
 
-async function cycles(sessions: Session[], seconds: number, contended: boolean, tag: string): Promise<Result> {
+/** nodesCpu reads each node process's CPU time (ms), or null when any cannot be read. */
+function nodesCpu(cluster: LocalCluster): number[] | null {
+  const times = [...cluster.children.values()].map((child) => processCpuMs(child.pid));
+  return times.every((t): t is number => t !== null) ? times : null;
+}
+
+async function cycles(cluster: LocalCluster, sessions: Session[], seconds: number, contended: boolean, tag: string): Promise<Result> {
   const latencies: number[] = [];
+  const cpuBefore = nodesCpu(cluster);
   let done = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
@@ -33,8 +44,17 @@ async function cycles(sessions: Session[], seconds: number, contended: boolean, 
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = nodesCpu(cluster);
+  const used = cpuBefore && cpuAfter ? cpuAfter.map((t, i) => t - (cpuBefore[i] as number)) : null;
   latencies.sort((a, b) => a - b);
-  return { clients: sessions.length, perSecond: done / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  return {
+    clients: sessions.length,
+    perSecond: done / elapsed,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    leaderCpuUs: used && done > 0 ? (Math.max(...used) * 1000) / done : NaN,
+    nodesCpuUs: used && done > 0 ? (used.reduce((a, b) => a + b, 0) * 1000) / done : NaN,
+  };
 }
 
 /** runLocksBench runs both scenarios and prints a table. */
@@ -54,9 +74,9 @@ export async function runLocksBench(options: { runs: number; seconds: number; di
       for (const n of levels) {
         const results: Result[] = [];
         for (let run = 0; run < options.runs; run++) {
-          const r = await cycles(sessions.slice(0, n), options.seconds, contended, `${scenario}${n}r${run}`);
+          const r = await cycles(cluster, sessions.slice(0, n), options.seconds, contended, `${scenario}${n}r${run}`);
           results.push(r);
-          process.stderr.write(`  ${scenario}, ${n} clients, run ${run + 1}: ${r.perSecond.toFixed(0)}/s, acquire p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`);
+          process.stderr.write(`  ${scenario}, ${n} clients, run ${run + 1}: ${r.perSecond.toFixed(0)}/s, acquire p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, leader CPU ${r.leaderCpuUs.toFixed(0)} us/cycle\n`);
         }
         rows.push({ scenario, results });
       }
@@ -69,11 +89,11 @@ export async function runLocksBench(options: { runs: number; seconds: number; di
   }
   process.stdout.write(`\nlocks, local 3-node cluster, medians of ${options.runs} runs of ${options.seconds} s\n`);
   process.stdout.write(`machine: ${machineLine()}\n`);
-  process.stdout.write('scenario    clients   cycles/s   acquire p50 ms   p99 ms\n');
+  process.stdout.write('scenario    clients   cycles/s   acquire p50 ms   p99 ms   leader CPU us/cycle   nodes CPU us/cycle\n');
   for (const row of rows) {
     const n = row.results[0]?.clients ?? 0;
     process.stdout.write(
-      `${row.scenario.padEnd(11)} ${String(n).padEnd(9)} ${median(row.results.map((r) => r.perSecond)).toFixed(0).padEnd(10)} ${median(row.results.map((r) => r.p50Ms)).toFixed(2).padEnd(16)} ${median(row.results.map((r) => r.p99Ms)).toFixed(2)}\n`,
+      `${row.scenario.padEnd(11)} ${String(n).padEnd(9)} ${median(row.results.map((r) => r.perSecond)).toFixed(0).padEnd(10)} ${median(row.results.map((r) => r.p50Ms)).toFixed(2).padEnd(16)} ${median(row.results.map((r) => r.p99Ms)).toFixed(2).padEnd(8)} ${median(row.results.map((r) => r.leaderCpuUs)).toFixed(0).padEnd(21)} ${median(row.results.map((r) => r.nodesCpuUs)).toFixed(0)}\n`,
     );
   }
 }
