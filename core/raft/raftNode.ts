@@ -138,7 +138,7 @@ export class RaftNode {
   propose(data: Uint8Array): ProposeResult {
     const refusal = this.refuseProposal();
     if (refusal) return refusal;
-    return this.appendOwn({ type: 'command', data });
+    return this.appendOwn([{ type: 'command', data }])[0] as ProposeResult;
   }
 
   /**
@@ -149,18 +149,7 @@ export class RaftNode {
   proposeMany(datas: readonly Uint8Array[]): ProposeResult[] {
     const refusal = this.refuseProposal();
     if (refusal) return datas.map(() => refusal);
-    const entries: Entry[] = [];
-    const results: ProposeResult[] = [];
-    let index = this.log.lastIndex();
-    for (const data of datas) {
-      index++;
-      entries.push({ type: 'command', data, term: this.term, index });
-      results.push({ ok: true, index, term: this.term });
-    }
-    if (entries.length === 0) return results;
-    this.log.append(entries);
-    this.broadcastAppend();
-    return results;
+    return this.appendOwn(datas.map((data) => ({ type: 'command', data })));
   }
 
   /**
@@ -175,7 +164,7 @@ export class RaftNode {
     }
     const invalid = this.validateConfChange(change);
     if (invalid) return { ok: false, reason: 'InvalidConfChange', leaderHint: this.id, detail: invalid };
-    const result = this.appendOwn({ type: 'conf', change });
+    const result = this.appendOwn([{ type: 'conf', change }])[0] as ProposeResult;
     if (result.ok) this.pendingConfIndex = result.index;
     return result;
   }
@@ -640,7 +629,7 @@ export class RaftNode {
     }
     // Raft §8: append a no-op so that entries of earlier terms commit with it (§5.4.2). Until the
     // no-op commits, conf changes and reads wait.
-    const noop = this.appendOwn({ type: 'noop' });
+    const noop = this.appendOwn([{ type: 'noop' }])[0] as ProposeResult;
     assert(noop.ok, 'a new leader must be able to append its no-op');
     this.pendingConfIndex = noop.index;
   }
@@ -659,12 +648,15 @@ export class RaftNode {
     return null;
   }
 
-  private appendOwn(body: { type: 'noop' } | { type: 'command'; data: Uint8Array } | { type: 'conf'; change: ConfChange }): ProposeResult {
-    const index = this.log.lastIndex() + 1;
-    const entry = { ...body, term: this.term, index } as Entry;
-    this.log.append([entry]);
+  /** appendOwn appends the leader's own entries and sends each follower one AppendEntries for them. */
+  private appendOwn(bodies: readonly ({ type: 'noop' } | { type: 'command'; data: Uint8Array } | { type: 'conf'; change: ConfChange })[]): ProposeResult[] {
+    if (bodies.length === 0) return [];
+    const term = this.term;
+    let index = this.log.lastIndex();
+    const entries = bodies.map((body) => ({ ...body, term, index: ++index }) as Entry);
+    this.log.append(entries);
     this.broadcastAppend();
-    return { ok: true, index, term: this.term };
+    return entries.map((entry) => ({ ok: true, index: entry.index, term }));
   }
 
   private broadcastAppend(): void {
