@@ -268,12 +268,14 @@ export class ClientServer {
    */
   private propose(command: Command, answer: Answer<Reply>, batched = false): void {
     this.requireLeader();
-    (batched ? this.node.proposeBatched : this.node.propose).call(this.node, command, (outcome) => {
+    const settle: Parameters<WardenNode['propose']>[1] = (outcome) => {
       if (outcome.ok) answer.resolve(outcome.result.reply);
       else if (outcome.reason === 'NotLeader' || outcome.reason === 'TransferInProgress') answer.reject(new ApiError('NotLeader', 'leadership moved; retry on the leader', { leader: this.leaderHint() }));
       else if (outcome.reason === 'Dropped') answer.reject(new ApiError('Unavailable', 'the write was not committed (leadership changed); it is safe to retry', { leader: this.leaderHint() }));
       else answer.reject(new ApiError('Timeout', 'the write did not complete in time; its outcome is unknown', { leader: this.leaderHint() }));
-    });
+    };
+    if (batched) this.node.proposeBatched(command, settle);
+    else this.node.propose(command, settle);
   }
 
   /** proposeOk is propose with a refusal by the state machine turned into its typed error. */
