@@ -150,6 +150,12 @@ export class SqliteLogStorage implements LogStorage {
    * a crash that loses it only makes the node learn it again from the leader.
    */
   private deferredHardState: HardState | null = null;
+  /**
+   * The hard state row as last committed (read once, then kept in step with every write), so
+   * that a save need not read it back: mustSync compares terms and votes against it, and
+   * applyBatch checks the commit index against the log with it.
+   */
+  private storedHardState: { readonly term: number; readonly votedFor: string | null; readonly commit: number } | null = null;
 
   private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, options: SqliteLogStorageOptions) {
     this.dataDir = dataDir;
@@ -241,23 +247,13 @@ export class SqliteLogStorage implements LogStorage {
     }
     if (this.walFd !== null) {
       const started = process.hrtime.bigint();
-      try {
-        this.saveTransaction(batch);
-      } catch (error) {
-        throw toStorageError(error, this.file, 'save');
-      }
-      this.deferredHardState = null;
+      this.commitBatch(batch);
       if (batch.background === true) this.syncInBackground({ seq: ++this.writeSeq, done, started });
       else this.syncNow(started, done);
       return;
     }
     const started = process.hrtime.bigint();
-    try {
-      this.saveTransaction(batch);
-    } catch (error) {
-      throw toStorageError(error, this.file, 'save');
-    }
-    this.deferredHardState = null;
+    this.commitBatch(batch);
     this.onFsync?.(Number(process.hrtime.bigint() - started) / 1e6);
     done();
   }
@@ -314,6 +310,27 @@ export class SqliteLogStorage implements LogStorage {
       // NB: an fdatasync still running holds this descriptor; the last one to finish closes it.
       if (this.syncsInFlight === 0) this.closeWal();
     }
+  }
+
+  /** commitBatch writes a batch in one transaction, with any deferred hard state, and keeps the cached row in step. */
+  private commitBatch(batch: PersistBatch): void {
+    const hs = batch.hardState ?? this.deferredHardState;
+    try {
+      this.saveTransaction(batch);
+    } catch (error) {
+      throw toStorageError(error, this.file, 'save');
+    }
+    this.deferredHardState = null;
+    if (hs) this.storedHardState = hs;
+  }
+
+  /** storedRow is the hard state row as committed (see storedHardState). */
+  private storedRow(): { readonly term: number; readonly votedFor: string | null; readonly commit: number } | null {
+    if (this.storedHardState === null) {
+      const row = this.statements.selectHardState.get();
+      if (row !== undefined) this.storedHardState = { term: row.term, votedFor: row.voted_for, commit: row.commit_index };
+    }
+    return this.storedHardState;
   }
 
   /** writeDeferredHardState keeps the latest commit index across a clean shutdown (best effort: it is a hint). */
@@ -407,8 +424,8 @@ export class SqliteLogStorage implements LogStorage {
   /** mustSync honours `sync: false` only for a batch that changes nothing but the commit index. */
   private mustSync(batch: PersistBatch): boolean {
     if (batch.sync !== false || batch.entries.length > 0 || batch.snapshot !== null || batch.hardState === null) return true;
-    const stored = this.statements.selectHardState.get();
-    return stored === undefined || stored.term !== batch.hardState.term || stored.voted_for !== batch.hardState.votedFor;
+    const stored = this.storedRow();
+    return stored === null || stored.term !== batch.hardState.term || stored.votedFor !== batch.hardState.votedFor;
   }
 
   private applyBatch(batch: PersistBatch): void {
@@ -418,7 +435,9 @@ export class SqliteLogStorage implements LogStorage {
     const hs = batch.hardState ?? this.deferredHardState;
     if (hs) s.upsertHardState.run({ term: hs.term, voted_for: hs.votedFor, commit_index: hs.commit });
     if (batch.entries.length > 0) this.appendEntries(batch.entries);
-    const commit = (s.selectHardState.get() as HardStateRow).commit_index;
+    const row = hs ?? this.storedRow();
+    if (row === null) throw corrupt(this.file, 'the hard state record is missing');
+    const commit = row.commit;
     const last = this.lastIndex();
     assert(commit <= last, `${this.file}: save would leave commit ${commit} beyond the last entry ${last}`);
   }
