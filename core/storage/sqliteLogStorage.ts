@@ -97,6 +97,13 @@ interface LogBoundsRow {
   readonly n: number;
 }
 
+/** LogBounds: where the durable log starts (the snapshot) and ends (see SqliteLogStorage.bounds). */
+interface LogBounds {
+  snapshotIndex: LogIndex;
+  snapshotTerm: number;
+  last: LogIndex;
+}
+
 /** Statements are prepared once per connection; every save reuses them. */
 interface Statements {
   readonly selectHardState: Statement<[], HardStateRow>;
@@ -156,6 +163,12 @@ export class SqliteLogStorage implements LogStorage {
    * applyBatch checks the commit index against the log with it.
    */
   private storedHardState: { readonly term: number; readonly votedFor: string | null; readonly commit: number } | null = null;
+  /**
+   * Where the durable log starts and ends (read once, then kept in step by every transaction; a
+   * transaction that throws drops it, to be read again), so that a save does not query the
+   * snapshot row and the last index, nor delete a suffix the log does not have.
+   */
+  private logBounds: LogBounds | null = null;
 
   private constructor(dataDir: string, file: string, db: SqliteDatabase, lock: DataDirLock, bootstrap: Membership, options: SqliteLogStorageOptions) {
     this.dataDir = dataDir;
@@ -269,6 +282,7 @@ export class SqliteLogStorage implements LogStorage {
     try {
       this.snapshotTransaction(snapshot);
     } catch (error) {
+      this.logBounds = null;
       throw toStorageError(error, this.file, 'saveSnapshot');
     }
     if (this.walFd !== null) this.syncInBackground(null);
@@ -318,6 +332,7 @@ export class SqliteLogStorage implements LogStorage {
     try {
       this.saveTransaction(batch);
     } catch (error) {
+      this.logBounds = null;
       throw toStorageError(error, this.file, 'save');
     }
     this.deferredHardState = null;
@@ -438,7 +453,7 @@ export class SqliteLogStorage implements LogStorage {
     const row = hs ?? this.storedRow();
     if (row === null) throw corrupt(this.file, 'the hard state record is missing');
     const commit = row.commit;
-    const last = this.lastIndex();
+    const last = this.bounds().last;
     assert(commit <= last, `${this.file}: save would leave commit ${commit} beyond the last entry ${last}`);
   }
 
@@ -450,10 +465,13 @@ export class SqliteLogStorage implements LogStorage {
   private installSnapshot(snapshot: Snapshot): void {
     const s = this.statements;
     const { index, term } = snapshot.meta;
-    const current = s.selectSnapshotMeta.get();
-    if (current !== undefined && index <= current.log_index) return;
+    const bounds = this.bounds();
+    if (index <= bounds.snapshotIndex) return;
     if (s.selectEntryTerm.get(index) === term) s.deleteEntriesThrough.run(index);
-    else s.deleteAllEntries.run();
+    else {
+      s.deleteAllEntries.run();
+      bounds.last = index;
+    }
     this.writeSnapshot(snapshot);
   }
 
@@ -461,18 +479,22 @@ export class SqliteLogStorage implements LogStorage {
   private compactTo(snapshot: Snapshot): void {
     const s = this.statements;
     const { index, term } = snapshot.meta;
-    const current = s.selectSnapshotMeta.get();
-    if (current !== undefined && index <= current.log_index) return;
+    const bounds = this.bounds();
+    if (index <= bounds.snapshotIndex) return;
     const local = s.selectEntryTerm.get(index);
-    assert(local !== undefined, `${this.file}: snapshot at ${index} is beyond the durable log (last ${this.lastIndex()})`);
+    assert(local !== undefined, `${this.file}: snapshot at ${index} is beyond the durable log (last ${bounds.last})`);
     assert(local === term, `${this.file}: snapshot term ${term} differs from the durable entry ${index} (term ${local})`);
     s.deleteEntriesThrough.run(index);
     this.writeSnapshot(snapshot);
   }
 
+  /** writeSnapshot replaces the snapshot row; the log's last index is the caller's to keep. */
   private writeSnapshot(snapshot: Snapshot): void {
     const { index, term, membership } = snapshot.meta;
     this.statements.upsertSnapshot.run({ log_index: index, term, membership: encodeMembership(membership), data: snapshot.data });
+    const bounds = this.bounds();
+    bounds.snapshotIndex = index;
+    bounds.snapshotTerm = term;
   }
 
   /** appendEntries replaces the log from the first entry's index on (the Ready contract). */
@@ -481,29 +503,37 @@ export class SqliteLogStorage implements LogStorage {
     for (let i = 1; i < entries.length; i++) {
       assert((entries[i] as Entry).index === (entries[i - 1] as Entry).index + 1, `${this.file}: save batch is not contiguous`);
     }
-    const snapshot = s.selectSnapshotMeta.get();
-    const snapshotIndex = snapshot?.log_index ?? 0;
+    const bounds = this.bounds();
+    const { snapshotIndex } = bounds;
     let batch = entries;
     const head = batch[0] as Entry;
     if (head.index <= snapshotIndex) {
       // Entries the snapshot covers are committed: they may be re-sent, never changed.
       const atSnapshot = batch[snapshotIndex - head.index];
-      assert(atSnapshot === undefined || atSnapshot.term === snapshot?.term, `${this.file}: save rewrites entry ${snapshotIndex} under the snapshot`);
+      assert(atSnapshot === undefined || atSnapshot.term === bounds.snapshotTerm, `${this.file}: save rewrites entry ${snapshotIndex} under the snapshot`);
       batch = batch.slice(snapshotIndex - head.index + 1);
       if (batch.length === 0) return;
     }
     const first = (batch[0] as Entry).index;
-    const last = this.lastIndex();
-    assert(first <= last + 1, `${this.file}: save leaves a gap: first ${first}, durable last ${last}`);
-    s.deleteEntriesFrom.run(first);
+    assert(first <= bounds.last + 1, `${this.file}: save leaves a gap: first ${first}, durable last ${bounds.last}`);
+    // NB: a batch that starts past the last entry (every batch of a settled log) replaces nothing.
+    if (first <= bounds.last) s.deleteEntriesFrom.run(first);
     for (const entry of batch) s.insertEntry.run(entryToRow(entry));
+    bounds.last = (batch[batch.length - 1] as Entry).index;
   }
 
-  /** lastIndex is the last durable entry's index, or the snapshot index when the log is empty. */
-  private lastIndex(): LogIndex {
-    const last = this.statements.selectLastIndex.get();
-    if (typeof last === 'number') return last;
-    return this.statements.selectSnapshotMeta.get()?.log_index ?? 0;
+  /**
+   * bounds are the snapshot's index and term (0 and 0 without one) and the last durable entry's
+   * index (the snapshot index when the log is empty), from the cache or read once.
+   */
+  private bounds(): LogBounds {
+    if (this.logBounds === null) {
+      const snapshot = this.statements.selectSnapshotMeta.get();
+      const last = this.statements.selectLastIndex.get();
+      const snapshotIndex = snapshot?.log_index ?? 0;
+      this.logBounds = { snapshotIndex, snapshotTerm: snapshot?.term ?? 0, last: typeof last === 'number' ? last : snapshotIndex };
+    }
+    return this.logBounds;
   }
 }
 

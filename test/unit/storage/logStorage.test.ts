@@ -264,6 +264,32 @@ const cases: readonly Case[] = [
     snapshot: null,
     entries: commands(1, 3, 1),
   },
+  {
+    // NB: the refused batch appended before its check failed; the next one is judged by the log as it is.
+    name: 'after a refused batch that had appended, the next batch meets the durable log',
+    steps: [
+      { save: batch({ hardState: hardState(1, 1), entries: commands(1, 3, 1) }) },
+      { refused: batch({ hardState: hardState(1, 9), entries: commands(4, 5, 1) }) },
+      { refused: batch({ entries: [command(6, 1)] }) },
+      { save: batch({ entries: [command(4, 1)] }) },
+    ],
+    hardState: hardState(1, 1),
+    snapshot: null,
+    entries: commands(1, 4, 1),
+  },
+  {
+    name: 'after a refused batch that had installed a snapshot, the log and its start are as they were',
+    steps: [
+      { save: batch({ hardState: hardState(1, 1), entries: commands(1, 3, 1) }) },
+      { refused: batch({ snapshot: snapshot(10, 2), hardState: hardState(2, 12), entries: [command(11, 2)] }) },
+      { refused: batch({ entries: [command(11, 2)] }) },
+      { saveSnapshot: snapshot(2, 1) },
+      { save: batch({ entries: [command(4, 1)] }) },
+    ],
+    hardState: hardState(1, 1),
+    snapshot: snapshot(2, 1),
+    entries: commands(3, 4, 1),
+  },
 ];
 
 function run(backend: Backend, step: Step): void {
