@@ -508,7 +508,13 @@ export class ClientServer {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         this.requireLeader();
         this.checkOwner(token, sessionId);
-        const session = table.sessions.get(sessionId);
+        // The answer tells the client its lease is safe, so this node must still lead: a quorum
+        // confirms it (ReadIndex) after the keep-alive arrived. A deposed leader that has not
+        // heard of its successor would otherwise acknowledge keep-alives that the new leader,
+        // counting the TTL from its own election, never sees.
+        await this.linearizable();
+        const current = this.node.machine.table;
+        const session = current.sessions.get(sessionId);
         if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
         // The leader has already proposed this session's expiry: its lease lapsed, so do not
         // tell the client it is safe.
@@ -516,7 +522,7 @@ export class ClientServer {
         this.node.leases.renew(sessionId, Date.now());
         this.attachSession(conn, sessionId);
         const locks: Methods['session.keepAlive']['result']['locks'] = [];
-        for (const lock of table.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });
+        for (const lock of current.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });
         return { ttlMs: session.ttlMs, locks } satisfies Methods['session.keepAlive']['result'];
       }
       case 'session.close': {

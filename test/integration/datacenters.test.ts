@@ -4,6 +4,7 @@
 // isolated nodes up, and isolating the leader's datacenter moves the leader to a preferred one.
 
 import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { connect } from '../../core/client/index.ts';
 import type { WardenClient } from '../../core/client/index.ts';
 import { cleanup, runCli, startLocalCluster, stopCluster, tempDir, waitFor } from './helpers.ts';
@@ -129,6 +130,71 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
       for (const key of acked) expect((await c.kv.get(key))?.key, key).toBe(key);
       await session.close();
     } finally {
+      await client?.close();
+      await stopCluster(cluster);
+    }
+  });
+
+  it('a leader cut off from the others stops acknowledging keep-alives before it could be replaced', async () => {
+    const data = tempDir();
+    const cluster = await startLocalCluster(['--dcs', '3', '--layout', '1,1,1', '--data', data]);
+    let client: WardenClient | null = null;
+    let raw: WebSocket | null = null;
+    try {
+      client = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken, requestTimeoutMs: 15_000 });
+      const c = client;
+      // The wan profile (1 s election timeout) leaves a cut-off leader in office for 1-2 s, long
+      // enough for keep-alives to reach it while it still believes it leads.
+      await c.admin.setSettings({ timeoutProfile: 'wan' });
+      const leader = await waitFor('a leader', async () => (await c.status()).leader, 30_000, 200);
+      const node = cluster.summary.nodes.find((n) => n.id === leader.id);
+      expect(node).toBeDefined();
+      // A raw connection to that node alone: the SDK would follow the leader elsewhere.
+      const ws = new WebSocket((node as { client: string }).client, { headers: { authorization: `Bearer ${cluster.summary.adminToken}` } });
+      raw = ws;
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      let nextId = 1;
+      const request = (method: string, params: Record<string, unknown>): Promise<{ result?: Record<string, unknown>; error?: { code: string } }> =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          const timer = setTimeout(() => reject(new Error(`no answer to ${method}`)), 10_000);
+          const onMessage = (text: Buffer): void => {
+            const frame = JSON.parse(text.toString()) as { id?: number; result?: Record<string, unknown>; error?: { code: string } };
+            if (frame.id !== id) return;
+            clearTimeout(timer);
+            ws.off('message', onMessage);
+            resolve(frame);
+          };
+          ws.on('message', onMessage);
+          ws.send(JSON.stringify({ id, method, params }));
+        });
+      const opened = await request('session.open', { ttlMs: 10_000, info: { host: 'test', pid: process.pid, app: 'leases', label: '' } });
+      const sessionId = opened.result?.sessionId as string;
+      expect(typeof sessionId).toBe('string');
+      expect((await request('session.keepAlive', { sessionId })).result?.ttlMs).toBe(10_000);
+
+      const r = await runCli(['cluster', 'fault', 'isolate', node?.datacenter as string, '--data', data]);
+      expect(r.code, r.stderr).toBe(0);
+      // Until it steps down it still answers as leader; no keep-alive may be acknowledged, since
+      // the others may already be electing a successor that never hears of them.
+      let whileLeading = 0;
+      const deadline = Date.now() + 5_000;
+      for (let i = 0; i < 200 && Date.now() < deadline; i++) {
+        const report = (await (await fetch(`${(node as { client: string }).client.replace('ws://', 'http://').replace('/client', '/health')}`)).json()) as { state?: string };
+        const answer = await request('session.keepAlive', { sessionId });
+        expect(answer.result, `keep-alive ${i} acknowledged by a cut-off node`).toBeUndefined();
+        expect(['Unavailable', 'NotLeader']).toContain(answer.error?.code);
+        if (report.state === 'leader') whileLeading++;
+        else break;
+      }
+      // The check above ran while the node still believed it led (else it proves nothing).
+      expect(whileLeading).toBeGreaterThan(0);
+      await runCli(['cluster', 'fault', 'heal', '--data', data]);
+    } finally {
+      raw?.close();
       await client?.close();
       await stopCluster(cluster);
     }
