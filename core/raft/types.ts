@@ -187,7 +187,8 @@ export type BugName =
   | 'skip-log-match'
   | 'send-before-persist'
   | 'grant-expired-session'
-  | 'skip-lock-delay';
+  | 'skip-lock-delay'
+  | 'unconfirmed-keepalive';
 
 /** RaftConfig configures one node. Times are in ticks: the driver decides how long a tick is. */
 export interface RaftConfig {

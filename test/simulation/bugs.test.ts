@@ -18,6 +18,7 @@ const BUG_LIMITS: Record<BugName, number> = {
   'commit-old-term': 120,
   'grant-expired-session': 20,
   'skip-lock-delay': 20,
+  'unconfirmed-keepalive': 100,
 };
 
 describe('simulation: planted bugs are caught', () => {

@@ -32,7 +32,7 @@ export interface RunOptions {
   readonly maxExplored?: number;
   /**
    * Lock seeds: an expiry applied while the session's client was not yet in jeopardy (by its last
-   * acknowledged keep-alive, as the SDK counts) is a violation instead of a counted event.
+   * acknowledged keep-alive, as the SDK counts) is a violation (the default); false only counts it.
    */
   readonly strictJeopardy?: boolean;
   /**
@@ -324,7 +324,7 @@ function lockApplication(
   const n = swarm.cluster.nodeCount;
   const checker = new LockChecker({
     nodeCount: n,
-    strictJeopardy: options.strictJeopardy === true,
+    strictJeopardy: options.strictJeopardy !== false,
     machine: (node) => cluster().node(node).machine?.machine ?? null,
     name: (node) => cluster().node(node).id,
     now: () => clock.now,
@@ -337,7 +337,7 @@ function lockApplication(
       rates: c.nodes.map((node) => (lock.clockDrift ? c.config.tickMs / node.tickMs : 1)),
       offsetsMs: c.nodes.map(() => drift.next() * lock.clockOffsetMaxMs),
     };
-    const nodes = new LockNodes(clock, c, clocks, checker);
+    const nodes = new LockNodes(clock, c, clocks, checker, bugs);
     parts = { nodes, workload: new LockWorkload(clock, prng.fork('locks'), c, nodes, lock.workload, checker) };
     return parts;
   };

@@ -135,8 +135,10 @@ export class LockNodes {
   /** WardenNode gives a proposal up after five election timeouts. */
   private readonly proposalTimeoutMs: number;
   private readonly minClockGapMs: number;
+  private readonly bugs: ReadonlySet<BugName>;
 
-  constructor(clock: SimClock, cluster: LockCluster, clocks: ClockModel, observer: LockObserver) {
+  constructor(clock: SimClock, cluster: LockCluster, clocks: ClockModel, observer: LockObserver, bugs: ReadonlySet<BugName> = new Set()) {
+    this.bugs = bugs;
     this.clock = clock;
     this.cluster = cluster;
     this.clocks = clocks;
@@ -219,15 +221,31 @@ export class LockNodes {
 
   /** keepAlive is answered by the leader alone from its applied table; it is not a log write. */
   keepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
-    const server = this.servers[node];
     const host = this.cluster.node(node).host;
-    const machine = this.cluster.node(node).machine;
-    if (!server || !host || !machine) return;
+    if (!this.servers[node] || !host) return;
     const status = host.status();
     if (status.role !== 'leader') {
       answer({ kind: 'failed', hint: status.leaderId, why: 'NotLeader' });
       return;
     }
+    // As clientServer does: a quorum confirms the leadership (ReadIndex) before the answer.
+    // Planted bug `unconfirmed-keepalive` answers from the role alone, as a deposed leader may.
+    if (this.bugs.has('unconfirmed-keepalive')) {
+      this.answerKeepAlive(node, sessionId, answer);
+      return;
+    }
+    host.read((outcome) => {
+      if (outcome.ok) this.answerKeepAlive(node, sessionId, answer);
+      else answer({ kind: 'failed', hint: outcome.leaderHint, why: outcome.reason });
+    });
+  }
+
+  private answerKeepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
+    const server = this.servers[node];
+    const host = this.cluster.node(node).host;
+    const machine = this.cluster.node(node).machine;
+    if (!server || !host || !machine) return;
+    const status = host.status();
     const table = machine.machine.table;
     const session = table.sessions.get(sessionId);
     // As clientServer does: a session whose expiry this leader proposed is answered as gone.
