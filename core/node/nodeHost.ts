@@ -64,7 +64,8 @@ interface PendingProposal<Result> {
 }
 
 interface PendingRead {
-  readonly callback: (outcome: ReadOutcome) => void;
+  /** Every read sharing this ReadIndex request (see NodeHost.read). */
+  readonly callbacks: ((outcome: ReadOutcome) => void)[];
   readonly deadlineTick: number;
   index: LogIndex | null;
 }
@@ -82,6 +83,11 @@ export class NodeHost<Result = unknown> {
   private readonly proposals = new Map<LogIndex, PendingProposal<Result>[]>();
   private readonly reads = new Map<string, PendingRead>();
   private readonly waitingReads: PendingRead[] = [];
+  /**
+   * The read whose ReadIndex request has not left Raft yet (no Ready was taken since), with the
+   * commit index it was made at: later reads join it while both still hold (see read()).
+   */
+  private openRead: { readonly read: PendingRead; readonly commit: LogIndex } | null = null;
   private saving = false;
   /** Commands propose() gathered this turn (with a `schedule`), and their callbacks. */
   private queuedData: Uint8Array[] = [];
@@ -200,9 +206,21 @@ export class NodeHost<Result = unknown> {
    */
   read(callback: (outcome: ReadOutcome) => void): void {
     if (this.stopped) return;
+    // Reads of one turn share one ReadIndex request (one heartbeat round, not one per read).
+    // NB: a read may join only while the request has not been sent (its confirmation then
+    // comes after this read arrived) and no entry was committed since it was made (so no write
+    // acknowledged before this read can lie beyond the read point the leader recorded for it).
+    const commit = this.raft.committedIndex();
+    const open = this.openRead;
+    if (open !== null && open.commit === commit) {
+      open.read.callbacks.push(callback);
+      return;
+    }
     const context = `${this.id}/${this.bootId}/${this.nextReadId++}`;
-    this.reads.set(context, { callback, deadlineTick: this.ticks + (this.options.readTimeoutTicks ?? this.options.config.electionTicks * 2), index: null });
+    const read: PendingRead = { callbacks: [callback], deadlineTick: this.ticks + (this.options.readTimeoutTicks ?? this.options.config.electionTicks * 2), index: null };
+    this.reads.set(context, read);
     this.raft.readIndex(context);
+    this.openRead = { read, commit };
     this.requestDrain();
   }
 
@@ -242,6 +260,8 @@ export class NodeHost<Result = unknown> {
   private drain(): void {
     this.proposeQueued();
     while (!this.saving && !this.stopped) {
+      // The Ready carries the open read's request out: later reads need a request of their own.
+      this.openRead = null;
       const ready = this.raft.ready();
       if (!ready) return;
       this.saving = true;
@@ -395,7 +415,8 @@ export class NodeHost<Result = unknown> {
       if (!pending) continue;
       this.reads.delete(state.context);
       if (!state.ok) {
-        pending.callback({ ok: false, reason: 'NotLeader', leaderHint: this.raft.status().leaderId });
+        const leaderHint = this.raft.status().leaderId;
+        for (const callback of pending.callbacks) callback({ ok: false, reason: 'NotLeader', leaderHint });
         continue;
       }
       pending.index = state.index;
@@ -409,7 +430,7 @@ export class NodeHost<Result = unknown> {
       const read = this.waitingReads[i] as PendingRead;
       if (read.index !== null && read.index <= this.appliedIndex) {
         this.waitingReads.splice(i, 1);
-        read.callback({ ok: true, index: read.index });
+        for (const callback of read.callbacks) callback({ ok: true, index: read.index });
       } else i++;
     }
   }
@@ -418,13 +439,16 @@ export class NodeHost<Result = unknown> {
     for (const [context, read] of this.reads) {
       if (read.deadlineTick > this.ticks) continue;
       this.reads.delete(context);
-      read.callback({ ok: false, reason: 'Timeout', leaderHint: this.raft.status().leaderId });
+      if (this.openRead?.read === read) this.openRead = null;
+      const leaderHint = this.raft.status().leaderId;
+      for (const callback of read.callbacks) callback({ ok: false, reason: 'Timeout', leaderHint });
     }
     for (let i = 0; i < this.waitingReads.length; ) {
       const read = this.waitingReads[i] as PendingRead;
       if (read.deadlineTick <= this.ticks) {
         this.waitingReads.splice(i, 1);
-        read.callback({ ok: false, reason: 'Timeout', leaderHint: this.raft.status().leaderId });
+        const leaderHint = this.raft.status().leaderId;
+        for (const callback of read.callbacks) callback({ ok: false, reason: 'Timeout', leaderHint });
       } else i++;
     }
   }

@@ -296,6 +296,11 @@ export class RaftNode {
     };
   }
 
+  /** committedIndex is the highest index known to be committed here (status() without the copying). */
+  committedIndex(): LogIndex {
+    return this.log.committed;
+  }
+
   /** lastIndex is the index of the last entry in the log (durable or not). */
   lastIndex(): LogIndex {
     return this.log.lastIndex();

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { NodeHost } from '../../../core/node/nodeHost.ts';
-import type { ProposalOutcome } from '../../../core/node/nodeHost.ts';
+import type { ProposalOutcome, ReadOutcome } from '../../../core/node/nodeHost.ts';
 import type { LogStorage, PersistBatch, StateMachine } from '../../../core/node/ports.ts';
 import { nodeId } from '../../../core/raft/types.ts';
 import type { Message, NodeId, PersistedState, RaftConfig, Snapshot } from '../../../core/raft/types.ts';
@@ -208,5 +208,44 @@ describe('NodeHost', () => {
     expect(leader.storage.pending.at(-1)?.batch.background).toBe(true);
     deliver(members, leader);
     expect(follower.storage.pending.at(-1)?.batch.background).toBe(false);
+  });
+
+  it('reads of one turn share one ReadIndex request: one heartbeat per follower for all of them', () => {
+    const members = cluster();
+    const leader = electFirst(members);
+    propose(leader, 'a');
+    settle(members);
+    const outcomes: ReadOutcome[] = [];
+    for (let i = 0; i < 3; i++) leader.host.read((outcome) => outcomes.push(outcome));
+    run(members);
+    expect(leader.outbox.filter((m) => m.type === 'Heartbeat')).toHaveLength(2);
+    settle(members);
+    expect(outcomes).toHaveLength(3);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(new Set(outcomes.map((o) => (o.ok ? o.index : -1))).size).toBe(1);
+  });
+
+  it('a read made after an entry committed does not share an earlier read point', () => {
+    const members = cluster();
+    const leader = electFirst(members);
+    // 'x' is stored by the followers; their answers (which commit it) are held back.
+    const written = propose(leader, 'x');
+    leader.storage.flush();
+    deliver(members, leader);
+    for (const m of members.slice(1)) m.storage.flush();
+    const before: ReadOutcome[] = [];
+    leader.host.read((outcome) => before.push(outcome));
+    // The answers arrive in the same turn (no drain yet): 'x' commits.
+    for (const m of members.slice(1)) for (const message of m.outbox.splice(0)) leader.host.receive(message);
+    const after: ReadOutcome[] = [];
+    leader.host.read((outcome) => after.push(outcome));
+    settle(members);
+    expect(written).toEqual([expect.objectContaining({ ok: true })]);
+    const xIndex = (written[0] as Extract<ProposalOutcome<string>, { ok: true }>).index;
+    expect(before).toEqual([expect.objectContaining({ ok: true })]);
+    expect(after).toEqual([expect.objectContaining({ ok: true })]);
+    // The later read must see 'x' (its write may have been acknowledged before this read began).
+    expect((after[0] as Extract<ReadOutcome, { ok: true }>).index).toBeGreaterThanOrEqual(xIndex);
+    expect((before[0] as Extract<ReadOutcome, { ok: true }>).index).toBeLessThan(xIndex);
   });
 });
