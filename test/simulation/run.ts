@@ -250,6 +250,7 @@ function simulate<R, M extends SimMachine<R>>(
       datacenters: cluster.network.datacenters?.count ?? 0,
       datacenterIsolations: nemesis.stats.datacenterIsolations,
       latencyChanges: nemesis.stats.latencyChanges,
+      slowDisks: nemesis.stats.slowDisks,
       messages: cluster.network.stats.sent,
       fullChecks: safety.fullChecks,
     },

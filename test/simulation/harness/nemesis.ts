@@ -1,7 +1,8 @@
 // Effectful only in virtual time. Nemesis is the safety phase's fault schedule: at seeded random
 // moments it crashes and restarts nodes, cuts the network symmetrically or one way, changes the
 // packet weather, transfers leadership, walks members through remove → learner → voter, and on
-// datacenter seeds isolates whole datacenters and changes the latency between two of them.
+// datacenter seeds isolates whole datacenters and changes the latency between two of them, and
+// makes one node's disk slow for a while.
 
 import type { Prng } from '../../../core/util/prng.ts';
 import type { Cluster, SimMachine } from './cluster.ts';
@@ -24,6 +25,8 @@ export interface NemesisConfig {
     readonly isolateDatacenter: number;
     /** Change the one-way latency between two datacenters for a while (datacenter seeds only; 0 otherwise). */
     readonly datacenterLatency: number;
+    /** Make one node's saves slow (each takes one of `slowDiskMs`, plus up to half as much again) for a `faultMs` while. */
+    readonly slowDisk: number;
   };
   /**
    * Probability that a newly elected leader is deposed (crashed or cut off) within a few
@@ -44,6 +47,8 @@ export interface NemesisConfig {
   readonly datacenterMs: readonly [number, number];
   /** A changed datacenter latency is the drawn one times one of these factors, for a `faultMs` while. */
   readonly latencyFactors: readonly number[];
+  /** The save latencies a slow disk picks from, in ms (a disk under another tenant's load, a failing one). */
+  readonly slowDiskMs: readonly number[];
 }
 
 /** NemesisStats counts actions taken, for the run report. */
@@ -57,6 +62,7 @@ export interface NemesisStats {
   depositions: number;
   datacenterIsolations: number;
   latencyChanges: number;
+  slowDisks: number;
 }
 
 type Action = keyof NemesisConfig['weights'];
@@ -76,6 +82,7 @@ export class Nemesis<R, M extends SimMachine<R>> {
     depositions: 0,
     datacenterIsolations: 0,
     latencyChanges: 0,
+    slowDisks: 0,
   };
   private readonly clock: SimClock;
   private readonly prng: Prng;
@@ -87,6 +94,8 @@ export class Nemesis<R, M extends SimMachine<R>> {
   private lastLeaderTerm = 0;
   /** Per datacenter pair ("a-b"), how many latency changes it has seen, so an old change's restore does not undo a newer one. */
   private readonly latencyVersions = new Map<string, number>();
+  /** Per node, how many slow-disk spells it has had, so an old spell's end does not cut a newer one short. */
+  private readonly diskVersions = new Map<number, number>();
 
   constructor(clock: SimClock, prng: Prng, cluster: Cluster<R, M>, config: NemesisConfig) {
     this.clock = clock;
@@ -107,9 +116,10 @@ export class Nemesis<R, M extends SimMachine<R>> {
     this.running = false;
   }
 
-  /** healAll ends every fault now: links restored, calm weather, the drawn datacenter latencies, every crashed node restarted. */
+  /** healAll ends every fault now: links restored, calm weather, the drawn datacenter latencies and disk speeds, every crashed node restarted. */
   healAll(): void {
     this.cluster.network.heal();
+    for (const node of this.cluster.nodes) node.storage.faults = { ...this.cluster.config.disk };
     this.cluster.network.datacenters?.reset();
     this.cluster.network.faults = { ...this.calm, dropRate: 0, duplicateRate: 0, spikeRate: 0 };
     for (const node of this.cluster.nodes) if (!node.host) this.cluster.restart(node.index);
@@ -180,6 +190,8 @@ export class Nemesis<R, M extends SimMachine<R>> {
         return this.isolateDatacenter();
       case 'datacenterLatency':
         return this.datacenterLatency();
+      case 'slowDisk':
+        return this.slowDisk();
       default:
         return;
     }
@@ -324,6 +336,28 @@ export class Nemesis<R, M extends SimMachine<R>> {
     const [lo, hi] = this.config.faultMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
       if (this.latencyVersions.get(key) === version) dcs.setOneWayMs(a, b, drawn);
+    });
+  }
+
+  /**
+   * slowDisk makes one node's saves slow for a while (half the time the leader's): its followers'
+   * acknowledgements, or its own durability, then trail the rest of the cluster, while it keeps
+   * sending and answering. Writes still complete in order; the drawn speed comes back after.
+   */
+  private slowDisk(): void {
+    const n = this.cluster.nodes.length;
+    const leader = this.cluster.leader();
+    const node = leader && this.prng.chance(0.5) ? leader.index : this.prng.int(n);
+    const storage = this.cluster.nodes[node]?.storage;
+    if (!storage) return;
+    const latencyMs = this.prng.pick(this.config.slowDiskMs);
+    storage.faults = { latencyMs, jitterMs: latencyMs / 2 };
+    this.stats.slowDisks++;
+    const version = (this.diskVersions.get(node) ?? 0) + 1;
+    this.diskVersions.set(node, version);
+    const [lo, hi] = this.config.faultMs;
+    this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, node, () => {
+      if (this.diskVersions.get(node) === version) storage.faults = { ...this.cluster.config.disk };
     });
   }
 

@@ -95,6 +95,8 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>, datacenters
   const dcWeights = dc
     ? { isolateDatacenter: dc.range(1, 3), datacenterLatency: dc.chance(0.75) ? dc.range(1, 3) : 0 }
     : { isolateDatacenter: 0, datacenterLatency: 0 };
+  // NB: its own stream, and last among the weights: seeds without slow disks keep every draw.
+  const disks = prng.fork('slow-disk');
   const nemesis: NemesisConfig = {
     meanIntervalMs: prng.pick([300, 1000, 3000]),
     weights: {
@@ -105,6 +107,7 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>, datacenters
       transfer: enabled(1),
       membership: enabled(1),
       ...dcWeights,
+      slowDisk: disks.chance(0.5) ? disks.range(1, 2) : 0,
     },
     deposeRate: prng.pick([0, 0, 0.3, 1]),
     deposeWithinMs: prng.pick([30, 100, 300]),
@@ -127,6 +130,7 @@ export function swarmOptions(prng: Prng, bugs: ReadonlySet<BugName>, datacenters
       spikeRate: 0.05,
       spikeMs: prng.range(200, 2000),
     },
+    slowDiskMs: [20, 80, 300],
     datacenterMs: [0, 0],
     latencyFactors: [1],
   };

@@ -191,7 +191,7 @@ describe('datacenter model on the simulated network', () => {
   });
 });
 
-describe('nemesis: datacenter actions', () => {
+describe('nemesis: datacenter and disk actions', () => {
   const clusterConfig: ClusterConfig = {
     nodeCount: 5,
     tickMs: WAN_TICK_MS,
@@ -213,7 +213,7 @@ describe('nemesis: datacenter actions', () => {
   /** only enables one action, rarely enough (every 20 s on average) that one action's hold ends before the next. */
   const only = (action: keyof NemesisConfig['weights']): NemesisConfig => ({
     meanIntervalMs: 20_000,
-    weights: { crash: 0, partition: 0, asymmetric: 0, weather: 0, transfer: 0, membership: 0, isolateDatacenter: 0, datacenterLatency: 0, [action]: 1 },
+    weights: { crash: 0, partition: 0, asymmetric: 0, weather: 0, transfer: 0, membership: 0, isolateDatacenter: 0, datacenterLatency: 0, slowDisk: 0, [action]: 1 },
     deposeRate: 0,
     deposeWithinMs: 0,
     maxDown: 0,
@@ -222,6 +222,7 @@ describe('nemesis: datacenter actions', () => {
     storm: still,
     datacenterMs: [700, 700],
     latencyFactors: [4],
+    slowDiskMs: [300],
   });
   function setup(config: NemesisConfig) {
     const clock = new SimClock();
@@ -280,6 +281,26 @@ describe('nemesis: datacenter actions', () => {
     nemesis.healAll();
     expect(changed()).toEqual([]);
     expect(nemesis.stats.latencyChanges).toBe(2);
+  });
+
+  it('makes one node\'s saves slow for faultMs, then gives back the drawn speed (and healAll does at once)', () => {
+    const { clock, cluster, nemesis, runUntil } = setup(only('slowDisk'));
+    const slow = (): number[] => cluster.nodes.filter((node) => node.storage.faults.latencyMs !== clusterConfig.disk.latencyMs).map((node) => node.index);
+    runUntil(600_000, () => nemesis.stats.slowDisks === 1);
+    const nodes = slow();
+    expect(nodes).toHaveLength(1);
+    expect(cluster.nodes[nodes[0]!]!.storage.faults).toEqual({ latencyMs: 300, jitterMs: 150 });
+    const slowedAt = clock.now;
+    nemesis.stop();
+    runUntil(10_000, () => slow().length === 0);
+    expect(slow()).toEqual([]);
+    expect(clock.now - slowedAt).toBeCloseTo(400, 6);
+    nemesis.start();
+    runUntil(600_000, () => slow().length > 0);
+    nemesis.stop();
+    nemesis.healAll();
+    expect(slow()).toEqual([]);
+    expect(nemesis.stats).toMatchObject({ slowDisks: 2, crashes: 0, partitions: 0 });
   });
 });
 
