@@ -190,7 +190,10 @@ function simulate<R, M extends SimMachine<R>>(
     hash.event(event.time, event.kind, event.node, status);
     safety.afterEvent(event.node, status);
     app.afterEvent(event.node, status);
-    if (trace) trace(statusLine(event.time, KIND_NAMES[event.kind] ?? '?', event.node >= 0 ? cluster.node(event.node).id : '-', status));
+    if (trace) {
+      const note = event.kind === EventKind.nemesis ? nemesis.takeNote() : null;
+      trace(statusLine(event.time, KIND_NAMES[event.kind] ?? '?', event.node >= 0 ? cluster.node(event.node).id : '-', status) + (note ? `  # ${note}` : ''));
+    }
     if (!safety.ok || app.violations.length > 0) failed = true;
   };
   /** runUntil executes events up to `until`, or until `done()` or a violation. */

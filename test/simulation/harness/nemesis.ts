@@ -96,6 +96,8 @@ export class Nemesis<R, M extends SimMachine<R>> {
   private readonly latencyVersions = new Map<string, number>();
   /** Per node, how many slow-disk spells it has had, so an old spell's end does not cut a newer one short. */
   private readonly diskVersions = new Map<number, number>();
+  /** What the last nemesis event did, for `--trace` (see takeNote). */
+  private note: string | null = null;
 
   constructor(clock: SimClock, prng: Prng, cluster: Cluster<R, M>, config: NemesisConfig) {
     this.clock = clock;
@@ -103,6 +105,17 @@ export class Nemesis<R, M extends SimMachine<R>> {
     this.cluster = cluster;
     this.config = config;
     this.calm = { ...cluster.network.faults };
+  }
+
+  /** takeNote returns what the last nemesis event did (once), for trace lines; null if nothing. */
+  takeNote(): string | null {
+    const note = this.note;
+    this.note = null;
+    return note;
+  }
+
+  private name(node: number): string {
+    return String(this.cluster.ids[node] ?? node);
   }
 
   /** start schedules the first action. */
@@ -137,12 +150,17 @@ export class Nemesis<R, M extends SimMachine<R>> {
       if (!this.running || !this.cluster.isUp(node) || this.cluster.statusOf(node)?.term !== term) return;
       this.stats.depositions++;
       if (this.prng.chance(0.5) && this.cluster.nodes.length - this.cluster.upCount() < this.config.maxDown) {
+        this.note = `depose ${this.name(node)} (crash)`;
         this.cluster.crash(node);
         const [lo, hi] = this.config.downtimeMs;
         this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, node, () => {
-          if (!this.cluster.isUp(node)) this.cluster.restart(node);
+          if (!this.cluster.isUp(node)) {
+            this.note = `restart ${this.name(node)}`;
+            this.cluster.restart(node);
+          }
         });
       } else {
+        this.note = `depose ${this.name(node)} (isolate)`;
         this.cluster.network.isolate(node, 'both');
         this.scheduleHeal();
       }
@@ -173,6 +191,7 @@ export class Nemesis<R, M extends SimMachine<R>> {
   }
 
   private act(action: Action | null): void {
+    this.note = action ?? 'nothing';
     switch (action) {
       case 'crash':
         return this.crash();
@@ -205,10 +224,14 @@ export class Nemesis<R, M extends SimMachine<R>> {
     const leader = this.cluster.leader();
     const victim = leader && this.prng.chance(1 / 3) ? leader.index : this.prng.pick(up);
     this.cluster.crash(victim);
+    this.note = `crash ${this.name(victim)}`;
     this.stats.crashes++;
     const [lo, hi] = this.config.downtimeMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, victim, () => {
-      if (!this.cluster.isUp(victim)) this.cluster.restart(victim);
+      if (!this.cluster.isUp(victim)) {
+        this.note = `restart ${this.name(victim)}`;
+        this.cluster.restart(victim);
+      }
     });
   }
 
@@ -237,6 +260,7 @@ export class Nemesis<R, M extends SimMachine<R>> {
       }
     }
     this.cluster.network.partition(groups);
+    this.note = `partition ${groups.map((group) => `[${group.map((i) => this.name(i)).join(',')}]`).join(' ')}`;
     this.stats.partitions++;
     this.scheduleHeal();
   }
@@ -263,7 +287,10 @@ export class Nemesis<R, M extends SimMachine<R>> {
     const until = this.clock.now + lo + this.prng.next() * (hi - lo);
     this.stormUntil = Math.max(this.stormUntil, until);
     this.clock.schedule(until - this.clock.now, EventKind.nemesis, -1, () => {
-      if (this.clock.now >= this.stormUntil && this.running) this.cluster.network.faults = { ...this.calm };
+      if (this.clock.now >= this.stormUntil && this.running) {
+        this.note = 'calm';
+        this.cluster.network.faults = { ...this.calm };
+      }
     });
   }
 
@@ -310,10 +337,13 @@ export class Nemesis<R, M extends SimMachine<R>> {
     const leader = this.cluster.leader();
     const dc = leader && this.prng.chance(0.5) ? dcs.datacenterOf(leader.index) : this.prng.int(dcs.count);
     network.isolateDatacenter(dc);
+    this.note = `isolate datacenter ${dc}`;
     this.stats.datacenterIsolations++;
     const [lo, hi] = this.config.datacenterMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
-      if (this.running) network.heal();
+      if (!this.running) return;
+      this.note = 'heal';
+      network.heal();
     });
   }
 
@@ -328,14 +358,18 @@ export class Nemesis<R, M extends SimMachine<R>> {
     const a = this.prng.int(dcs.count);
     const b = (a + 1 + this.prng.int(dcs.count - 1)) % dcs.count;
     const drawn = dcs.config.oneWayMs[a]?.[b] ?? 0;
-    dcs.setOneWayMs(a, b, drawn * this.prng.pick(this.config.latencyFactors));
+    const factor = this.prng.pick(this.config.latencyFactors);
+    dcs.setOneWayMs(a, b, drawn * factor);
+    this.note = `latency datacenters ${a}-${b} x${factor}`;
     this.stats.latencyChanges++;
     const key = `${Math.min(a, b)}-${Math.max(a, b)}`;
     const version = (this.latencyVersions.get(key) ?? 0) + 1;
     this.latencyVersions.set(key, version);
     const [lo, hi] = this.config.faultMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
-      if (this.latencyVersions.get(key) === version) dcs.setOneWayMs(a, b, drawn);
+      if (this.latencyVersions.get(key) !== version) return;
+      this.note = `latency datacenters ${a}-${b} restored`;
+      dcs.setOneWayMs(a, b, drawn);
     });
   }
 
@@ -352,19 +386,24 @@ export class Nemesis<R, M extends SimMachine<R>> {
     if (!storage) return;
     const latencyMs = this.prng.pick(this.config.slowDiskMs);
     storage.faults = { latencyMs, jitterMs: latencyMs / 2 };
+    this.note = `slow disk ${this.name(node)} ${latencyMs} ms`;
     this.stats.slowDisks++;
     const version = (this.diskVersions.get(node) ?? 0) + 1;
     this.diskVersions.set(node, version);
     const [lo, hi] = this.config.faultMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, node, () => {
-      if (this.diskVersions.get(node) === version) storage.faults = { ...this.cluster.config.disk };
+      if (this.diskVersions.get(node) !== version) return;
+      this.note = `disk ${this.name(node)} restored`;
+      storage.faults = { ...this.cluster.config.disk };
     });
   }
 
   private scheduleHeal(): void {
     const [lo, hi] = this.config.faultMs;
     this.clock.schedule(lo + this.prng.next() * (hi - lo), EventKind.nemesis, -1, () => {
-      if (this.running) this.cluster.network.heal();
+      if (!this.running) return;
+      this.note = 'heal';
+      this.cluster.network.heal();
     });
   }
 

@@ -49,6 +49,6 @@ export class TraceHash {
 /** statusLine renders the same fields as text, for `--trace` output. */
 export function statusLine(time: number, kind: string, node: string, status: RaftStatus | null): string {
   const head = `${time.toFixed(3).padStart(12)} ${kind.padEnd(8)} ${node.padEnd(3)}`;
-  if (!status) return `${head} down`;
+  if (!status) return node === '-' ? head : `${head} down`;
   return `${head} ${status.role.padEnd(12)} t=${status.term} c=${status.commitIndex} a=${status.appliedIndex} l=${status.lastIndex} f=${status.firstIndex} lead=${status.leaderId ?? '-'}`;
 }
