@@ -238,6 +238,24 @@ describe('nemesis: datacenter and disk actions', () => {
     return { clock, cluster, nemesis, runUntil };
   }
 
+  /**
+   * undoesAfterFaultMs checks an action that has just changed something (`changed` lists what):
+   * with no further actions its pending restore still undoes it after faultMs (400 ms here), and
+   * once it strikes again healAll undoes it at once.
+   */
+  function undoesAfterFaultMs(t: Pick<ReturnType<typeof setup>, 'clock' | 'nemesis' | 'runUntil'>, changed: () => unknown[]): void {
+    t.nemesis.stop();
+    const at = t.clock.now;
+    t.runUntil(10_000, () => changed().length === 0);
+    expect(changed()).toEqual([]);
+    expect(t.clock.now - at).toBeCloseTo(400, 6);
+    t.nemesis.start();
+    t.runUntil(600_000, () => changed().length > 0);
+    t.nemesis.stop();
+    t.nemesis.healAll();
+    expect(changed()).toEqual([]);
+  }
+
   it('isolates one whole datacenter, holds it for datacenterMs, then heals every link', () => {
     const { clock, cluster, nemesis, runUntil } = setup(only('isolateDatacenter'));
     runUntil(600_000, () => nemesis.stats.datacenterIsolations === 1);
@@ -269,17 +287,7 @@ describe('nemesis: datacenter and disk actions', () => {
     expect(dcs.oneWayMs(a, b)).toBe(4 * LAYOUT_221.oneWayMs[a]![b]!);
     expect(dcs.oneWayMs(b, a)).toBe(dcs.oneWayMs(a, b));
     expect(cluster.network.cutCount()).toBe(0);
-    // No further actions; the pending restore still happens.
-    nemesis.stop();
-    const changedAt = clock.now;
-    runUntil(10_000, () => changed().length === 0);
-    expect(changed()).toEqual([]);
-    expect(clock.now - changedAt).toBeCloseTo(400, 6);
-    nemesis.start();
-    runUntil(600_000, () => changed().length > 0);
-    nemesis.stop();
-    nemesis.healAll();
-    expect(changed()).toEqual([]);
+    undoesAfterFaultMs({ clock, nemesis, runUntil }, changed);
     expect(nemesis.stats.latencyChanges).toBe(2);
   });
 
@@ -290,16 +298,7 @@ describe('nemesis: datacenter and disk actions', () => {
     const nodes = slow();
     expect(nodes).toHaveLength(1);
     expect(cluster.nodes[nodes[0]!]!.storage.faults).toEqual({ latencyMs: 300, jitterMs: 150 });
-    const slowedAt = clock.now;
-    nemesis.stop();
-    runUntil(10_000, () => slow().length === 0);
-    expect(slow()).toEqual([]);
-    expect(clock.now - slowedAt).toBeCloseTo(400, 6);
-    nemesis.start();
-    runUntil(600_000, () => slow().length > 0);
-    nemesis.stop();
-    nemesis.healAll();
-    expect(slow()).toEqual([]);
+    undoesAfterFaultMs({ clock, nemesis, runUntil }, slow);
     expect(nemesis.stats).toMatchObject({ slowDisks: 2, crashes: 0, partitions: 0 });
   });
 });
