@@ -130,6 +130,11 @@ export class NodeHost<Result = unknown> {
     return this.appliedIndex;
   }
 
+  /** isLeader says whether this node leads (cheaper than status(), for every request). */
+  isLeader(): boolean {
+    return this.raft.isLeader();
+  }
+
   /** status is the Raft node's current picture. */
   status(): RaftStatus {
     return this.raft.status();

@@ -296,6 +296,11 @@ export class RaftNode {
     };
   }
 
+  /** isLeader says whether this node leads its term (status().role without the copying). */
+  isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
   /** committedIndex is the highest index known to be committed here (status() without the copying). */
   committedIndex(): LogIndex {
     return this.log.committed;

@@ -247,7 +247,7 @@ export class ClientServer {
   }
 
   private requireLeader(): void {
-    if (this.node.host.status().role !== 'leader') {
+    if (!this.node.host.isLeader()) {
       const leader = this.leaderHint();
       throw new ApiError('NotLeader', leader ? `this node is not the leader; the leader is ${leader.id}` : 'no leader is known yet; retry shortly', { leader });
     }
@@ -483,7 +483,7 @@ export class ClientServer {
     const token = conn.token as TokenConfig;
     const table = this.node.machine.table;
     const now = Date.now();
-    const age = (id: string): number | null => (this.node.host.status().role === 'leader' ? this.node.leases.ageOf(id, now) : null);
+    const age = (id: string): number | null => (this.node.host.isLeader() ? this.node.leases.ageOf(id, now) : null);
     switch (method) {
       case 'session.open': {
         const settings = table.settings;
