@@ -212,7 +212,10 @@ export interface AuditEventView {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
-/** NoticeWire is pushed to the connections attached to a session. */
+/**
+ * NoticeWire is pushed to the connections attached to a session. `lockGranted` and
+ * `lockWaitTimedOut` skip the connection whose waiting acquire they answer (the answer says it).
+ */
 export type NoticeWire =
   | { readonly type: 'lockGranted'; readonly sessionId: string; readonly name: string; readonly mode: LockModeWire; readonly token: number }
   | { readonly type: 'lockWaitTimedOut'; readonly sessionId: string; readonly name: string }

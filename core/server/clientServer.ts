@@ -228,7 +228,9 @@ export class ClientServer {
       const sessionId = ClientServer.str(p, 'sessionId', 64);
       const name = ClientServer.str(p, 'name', 256);
       this.checkOwner(conn.token as TokenConfig, sessionId);
-      this.proposeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name }, { resolve: () => answer.resolve({ ok: true }), reject: answer.reject });
+      // The release is confirmed after the rest of its batch is applied: the grants it caused go
+      // out first, because the next holder is waiting and the releaser is not.
+      this.proposeOk({ op: 'lock.release', stamp: Date.now(), sessionId, name }, { resolve: () => queueMicrotask(() => answer.resolve({ ok: true })), reject: answer.reject });
     } catch (err) {
       answer.reject(err);
     }
@@ -659,12 +661,14 @@ export class ClientServer {
     return mode === 'exclusive' || lock.holders.some((h) => h.mode === 'exclusive');
   }
 
-  private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): void {
+  /** settleAcquires answers the acquires waiting for this session and name; returns the connections answered. */
+  private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): ReadonlySet<Connection> | null {
     const key = `${sessionId}\u0000${name}`;
     const list = this.pendingAcquires.get(key);
-    if (!list) return;
+    if (!list) return null;
     this.pendingAcquires.delete(key);
     for (const p of list) settle(p);
+    return new Set(list.map((p) => p.conn));
   }
 
   private failPendingAcquires(): void {
@@ -679,12 +683,14 @@ export class ClientServer {
   }
 
   private deliverNotice(notice: Notice): void {
+    // Connections whose waiting acquire this notice answers: the answer already tells them.
+    let answered: ReadonlySet<Connection> | null = null;
     switch (notice.type) {
       case 'lockGranted':
-        this.settleAcquires(notice.sessionId, notice.name, (p) => p.resolve({ name: notice.name, mode: notice.mode, token: notice.token }));
+        answered = this.settleAcquires(notice.sessionId, notice.name, (p) => p.resolve({ name: notice.name, mode: notice.mode, token: notice.token }));
         break;
       case 'lockWaitTimedOut':
-        this.settleAcquires(notice.sessionId, notice.name, (p) => p.reject(new ApiError('WouldBlock', `gave up waiting for ${notice.name}`)));
+        answered = this.settleAcquires(notice.sessionId, notice.name, (p) => p.reject(new ApiError('WouldBlock', `gave up waiting for ${notice.name}`)));
         break;
       case 'sessionEnded':
         for (const [key, list] of [...this.pendingAcquires]) {
@@ -697,7 +703,7 @@ export class ClientServer {
         break;
     }
     const wire = notice as NoticeWire;
-    for (const conn of this.sessionConns.get(notice.sessionId) ?? []) this.send(conn, { event: 'notice', notice: wire } satisfies PushEvent);
+    for (const conn of this.sessionConns.get(notice.sessionId) ?? []) if (!answered?.has(conn)) this.send(conn, { event: 'notice', notice: wire } satisfies PushEvent);
     if (notice.type === 'sessionEnded') this.sessionConns.delete(notice.sessionId);
   }
 

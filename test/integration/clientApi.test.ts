@@ -79,6 +79,33 @@ async function rawClient(token = ADMIN): Promise<{ ws: WebSocket; request: (fram
   return { ws, request };
 }
 
+/** Recorder is a raw connection that keeps every frame it receives, in arrival order. */
+interface Recorder {
+  readonly ws: WebSocket;
+  readonly frames: Record<string, unknown>[];
+  /** send writes a request and returns its id. */
+  send(method: string, params: Record<string, unknown>): number;
+  /** answer waits for the response to request `id`. */
+  answer(id: number): Promise<Record<string, unknown>>;
+}
+
+async function recorder(token = ADMIN): Promise<Recorder> {
+  const { ws } = await rawClient(token);
+  const frames: Record<string, unknown>[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+  let nextId = 1;
+  return {
+    ws,
+    frames,
+    send(method, params) {
+      const id = nextId++;
+      ws.send(JSON.stringify({ id, method, params }));
+      return id;
+    },
+    answer: (id) => waitFor(`the answer to request ${id}`, () => frames.find((f) => f.id === id), 5_000, 5),
+  };
+}
+
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
   const err = await promise.then(
     () => null,
@@ -202,6 +229,38 @@ describe('client API', () => {
     const events = await client.events.list({ kind: 'settings' });
     expect(events.at(-1)).toMatchObject({ kind: 'settings.change', actor: 'admin-0' });
     await client.close();
+  });
+
+  it('hands a lock over before confirming its release, and pushes lockGranted only where no acquire answers it', async () => {
+    // One connection carries both sessions, so its frames arrive in the order the node sent them.
+    const both = await recorder();
+    const other = await recorder();
+    try {
+      const [holder, waiter] = (await Promise.all([both.answer(both.send('session.open', { ttlMs: 10_000, info: {} })), both.answer(both.send('session.open', { ttlMs: 10_000, info: {} }))])).map(
+        (f) => (f.result as { sessionId: string }).sessionId,
+      ) as [string, string];
+      // `other` is attached to the waiter's session (as a reconnected client would be) but asks for nothing.
+      expect((await other.answer(other.send('session.keepAlive', { sessionId: waiter }))).result).toBeDefined();
+      const held = (await both.answer(both.send('lock.acquire', { sessionId: holder, name: '/handoff', mode: 'exclusive', waitMs: 0 }))).result as { token: number };
+      const queued = both.send('lock.acquire', { sessionId: waiter, name: '/handoff', mode: 'exclusive', waitMs: 10_000 });
+      await waitFor('the waiter queued', async () => {
+        const list = (await both.answer(both.send('locks.list', { prefix: '/handoff' }))).result as { locks: { waiters: unknown[] }[] };
+        return (list.locks[0]?.waiters.length ?? 0) === 1;
+      }, 5_000, 10);
+      const released = both.send('lock.release', { sessionId: holder, name: '/handoff' });
+      const notice = (await waitFor('the notice on the other connection', () => other.frames.find((f) => f.event === 'notice'), 5_000, 5)).notice as Record<string, unknown>;
+      expect(notice).toMatchObject({ type: 'lockGranted', sessionId: waiter, name: '/handoff', mode: 'exclusive' });
+      // A request sent after the release is answered after everything the release caused.
+      await both.answer(both.send('status', {}));
+      const ids = both.frames.filter((f) => f.id === queued || f.id === released || f.event !== undefined).map((f) => f.id ?? f.event);
+      expect(ids).toEqual([queued, released]);
+      const grant = both.frames.find((f) => f.id === queued)?.result as { token: number };
+      expect(grant.token).toBeGreaterThan(held.token);
+      expect(notice.token).toBe(grant.token);
+    } finally {
+      both.ws.close();
+      other.ws.close();
+    }
   });
 
   it('serves /health, /ready and /metrics', async () => {
