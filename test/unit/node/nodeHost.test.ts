@@ -184,7 +184,9 @@ describe('NodeHost', () => {
       deliver(members, undefined, (m) => m.to !== lagging.id && m.from !== lagging.id);
     }
     expect(leader.machine.applied).toEqual(['a']);
-    // Now the lagging follower receives `a` and a commit index covering it, in one Ready.
+    // The leader's next AppendEntries carries a commit index covering `a`: the lagging follower
+    // receives it together with `a` itself, in one Ready.
+    propose(leader, 'b');
     deliver(members, leader);
     expect(lagging.host.status().commitIndex).toBeGreaterThanOrEqual(leader.host.applied);
     expect(lagging.storage.pending).toHaveLength(1);
