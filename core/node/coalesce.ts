@@ -2,7 +2,6 @@
 // AppendEntries to a follower that continue one another, and a follower's run of successful
 // AppendEntriesResponses to its leader. Under load the leader sends one AppendEntries per
 // proposal; merged, a follower steps, persists and answers once per batch instead of per entry.
-// A leader's commit-only AppendEntries to a streaming follower are left to the next message.
 
 import type { Entry, Message, NodeId } from '../raft/types.ts';
 
@@ -13,20 +12,6 @@ type AppendEntriesResponse = Extract<Message, { type: 'AppendEntriesResponse' }>
 export interface CoalesceLimits {
   readonly maxEntriesPerMessage: number;
   readonly maxBytesPerMessage?: number;
-}
-
-/** CoalesceOptions add what the leader knows about its followers. */
-export interface CoalesceOptions {
-  /**
-   * acknowledged is a follower's matchIndex while the leader streams entries to it (Progress
-   * state `replicate`), and -1 otherwise. An AppendEntries without entries whose prevLogIndex the
-   * follower has acknowledged can neither add to its log nor reveal a lost message: it only moves
-   * the follower's commit index, which the next AppendEntries or heartbeat (every heartbeat tick)
-   * also carries, so it is left out. Leaders broadcast one to every follower each time their commit
-   * index moves. Empty probes, and empty appends sent past entries still in flight (which make a
-   * follower that lost them reject, so the leader resends), are always kept.
-   */
-  readonly acknowledged?: (peer: NodeId) => number;
 }
 
 /** entryBytes sizes an entry the way the Raft core does when it fills a message. */
@@ -66,13 +51,12 @@ function supersedes(prev: AppendEntriesResponse, next: AppendEntriesResponse): b
 }
 
 /**
- * coalesceMessages returns the messages with runs merged per destination (and, with
- * `acknowledged`, without commit-only AppendEntries). Only a message's latest predecessor to the same peer is
- * ever merged with, so the order of messages to each peer is kept (the transport keeps per-peer
- * order and nothing else). The input is not modified.
+ * coalesceMessages returns the messages with runs merged per destination. Only a message's latest
+ * predecessor to the same peer is ever merged with, so the order of messages to each peer is kept
+ * (the transport keeps per-peer order and nothing else). The input is not modified.
  */
-export function coalesceMessages(messages: readonly Message[], limits: CoalesceLimits, options: CoalesceOptions = {}): readonly Message[] {
-  if (messages.length === 0 || (messages.length === 1 && options.acknowledged === undefined)) return messages;
+export function coalesceMessages(messages: readonly Message[], limits: CoalesceLimits): readonly Message[] {
+  if (messages.length <= 1) return messages;
   const out: Message[] = [];
   /**
    * Per peer: the position in `out` of the latest message to it, the byte size of its entries,
@@ -102,7 +86,6 @@ export function coalesceMessages(messages: readonly Message[], limits: CoalesceL
         continue;
       }
     }
-    if (m.type === 'AppendEntries' && m.entries.length === 0 && options.acknowledged !== undefined && m.prevLogIndex <= options.acknowledged(m.to)) continue;
     let bytes = 0;
     if (m.type === 'AppendEntries') for (const entry of m.entries) bytes += entryBytes(entry);
     latest.set(m.to, { at: out.length, bytes, owned: null });

@@ -8,7 +8,6 @@ import type { Random } from '../util/prng.ts';
 import { RaftNode } from '../raft/raftNode.ts';
 import type { ConfChange, Entry, LogIndex, Message, NodeId, ProposeResult, RaftConfig, RaftStatus, Ready, Term } from '../raft/types.ts';
 import { coalesceMessages } from './coalesce.ts';
-import type { CoalesceOptions } from './coalesce.ts';
 import type { LogStorage, StateMachine, Transport } from './ports.ts';
 
 /** ProposalOutcome is how a proposal ends, as far as this node can tell. */
@@ -276,7 +275,7 @@ export class NodeHost<Result = unknown> {
       const hs = ready.hardState;
       const voteChanged = hs !== null && (hs.term !== this.persistedTerm || hs.votedFor !== this.persistedVote);
       const sync = ready.entries.length > 0 || ready.snapshot !== null || voteChanged;
-      const messages = coalesceMessages(ready.messages, this.options.config, ready.softState.role === 'leader' ? this.leaderKnowledge() : {});
+      const messages = coalesceMessages(ready.messages, this.options.config);
       // Raft thesis §10.2.1: a leader may send AppendEntries while it writes the same entries
       // to its own disk, because it counts itself toward a quorum only once they are durable.
       // Its term and vote are already durable (they were before its campaign went out).
@@ -337,18 +336,6 @@ export class NodeHost<Result = unknown> {
         return;
       }
     }
-  }
-
-  /** leaderKnowledge tells the coalescer what each follower has acknowledged (see CoalesceOptions). */
-  private leaderKnowledge(): CoalesceOptions {
-    let progress: RaftStatus['progress'] | null = null;
-    return {
-      acknowledged: (peer) => {
-        progress ??= this.raft.status().progress;
-        const pr = progress.get(peer);
-        return pr !== undefined && pr.state === 'replicate' ? pr.matchIndex : -1;
-      },
-    };
   }
 
   /**

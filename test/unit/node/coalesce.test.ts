@@ -10,7 +10,6 @@ import type { Entry, Message } from '../../../core/raft/types.ts';
 const n1 = nodeId('n1');
 const n2 = nodeId('n2');
 const n3 = nodeId('n3');
-const n4 = nodeId('n4');
 const limits = { maxEntriesPerMessage: 512, maxBytesPerMessage: 1024 * 1024 };
 
 function entry(index: number, term = 2, bytes = 8): Entry {
@@ -66,18 +65,6 @@ describe('coalesceMessages', () => {
     expect(coalesceMessages(withReject, limits)).toEqual(withReject);
     const older = [ack(n2, 12), ack(n2, 11)];
     expect(coalesceMessages(older, limits)).toEqual(older);
-  });
-
-  it('leaves out commit-only appends a streaming follower has acknowledged, and keeps every other', () => {
-    // n2 and n3 are streamed to; n4 is being probed.
-    const acknowledged = (peer: typeof n2): number => (peer === n2 ? 12 : peer === n3 ? 11 : -1);
-    // n2 acknowledged 12: an empty append at 12 only carries the commit index.
-    expect(coalesceMessages([append(n2, 12, [], 12)], limits, { acknowledged })).toEqual([]);
-    // n3 acknowledged only 11: an empty append at 12 makes it reject if it lost entry 12.
-    expect(coalesceMessages([append(n3, 12, [], 12)], limits, { acknowledged })).toEqual([append(n3, 12, [], 12)]);
-    // A probe (not streaming) is kept, and an empty append still merges into a preceding one.
-    expect(coalesceMessages([append(n4, 3, [], 12)], limits, { acknowledged })).toEqual([append(n4, 3, [], 12)]);
-    expect(coalesceMessages([append(n2, 11, [entry(12)], 11), append(n2, 12, [], 12)], limits, { acknowledged })).toEqual([append(n2, 11, [entry(12)], 12)]);
   });
 
   it('returns short inputs as they are and never modifies its input', () => {
