@@ -1,7 +1,8 @@
 // Deterministic glue. NodeHost is the only driver of a RaftNode: it runs the Ready loop (persist,
 // send, apply, advance; entries already durable here apply without waiting for later saves),
-// merges each Ready's messages per peer, tracks proposals and reads, and compacts the log. Every
-// effect goes through a port, so the same host runs in production and in the seeded simulator.
+// merges each Ready's messages per peer (and, on a leader, holds back for a moment the appends
+// that only carry a commit index), tracks proposals and reads, and compacts the log. Every effect
+// goes through a port, so the same host runs in production and in the seeded simulator.
 
 import { assert } from '../util/assert.ts';
 import type { Random } from '../util/prng.ts';
@@ -55,7 +56,15 @@ export interface NodeHostOptions<Result> {
   readonly backgroundSaveProposals?: number;
   /** Called after every committed entry is applied (for metrics, checkers and watchers). */
   readonly onApplied?: (entry: Entry, result: Result | undefined) => void;
+  /**
+   * Holds a leader's commit-only AppendEntries back for a moment: it must call `release` a short
+   * time later (a couple of milliseconds) unless the returned cancel is called first. Without it
+   * they go out at once. See NodeHost.sendOut.
+   */
+  readonly holdCommitOnly?: (release: () => void) => () => void;
 }
+
+type AppendEntries = Extract<Message, { type: 'AppendEntries' }>;
 
 interface PendingProposal<Result> {
   readonly term: Term;
@@ -109,6 +118,10 @@ export class NodeHost<Result = unknown> {
   private durableIndex: LogIndex;
   /** Whether the batch being saved installs a snapshot (then nothing is applied ahead of it). */
   private savingSnapshot = false;
+  /** A leader's commit-only AppendEntries held back, at most one per follower (see sendOut). */
+  private readonly held = new Map<NodeId, AppendEntries>();
+  /** Cancels the pending release of `held`; null when nothing is held. */
+  private cancelHold: (() => void) | null = null;
 
   constructor(options: NodeHostOptions<Result>) {
     this.options = options;
@@ -283,7 +296,7 @@ export class NodeHost<Result = unknown> {
       // Planted bug `send-before-persist`: every node sends before the batch is durable, so a
       // crash in between forgets votes and acknowledged entries that peers already counted.
       const early = planted || leaderEarly;
-      if (early) this.options.transport.send(messages);
+      if (early) this.sendOut(messages, ready.softState.role === 'leader');
       const first = ready.entries[0];
       if (first !== undefined) this.durableIndex = Math.min(this.durableIndex, first.index - 1);
       this.savingSnapshot = ready.snapshot !== null;
@@ -313,7 +326,7 @@ export class NodeHost<Result = unknown> {
         else if (ready.snapshot !== null) this.durableIndex = ready.snapshot.meta.index;
         this.savingSnapshot = false;
         // NB: only now is the batch durable; a follower or candidate must not send earlier.
-        if (!early) this.options.transport.send(messages);
+        if (!early) this.sendOut(messages, ready.softState.role === 'leader');
         this.restoreSnapshot(ready);
         this.applyCommitted(ready.committed, ready.committed.length);
         if (!readsServed) this.serveReadStates(ready);
@@ -336,6 +349,61 @@ export class NodeHost<Result = unknown> {
         return;
       }
     }
+  }
+
+  /**
+   * sendOut hands a Ready's messages to the transport. With `holdCommitOnly`, a leader holds back
+   * each AppendEntries without entries to a follower it streams to (Progress `replicate`): a
+   * leader sends one to every follower each time its commit index moves, and all it does is move
+   * the follower's commit index. On a busy leader the next AppendEntries, which does that too,
+   * follows within the hold, and the held one is dropped: the follower is spared a wake-up and
+   * the leader an answer, once per commit. On an idle leader it goes out when the hold ends, so
+   * followers still learn a commit within milliseconds. A held message goes out before any later
+   * message to its follower, which therefore sees the leader's messages in their order, and is
+   * dropped only for a later AppendEntries of the same term that checks the same or a later log
+   * position with the same or a later commit index: the follower does all the held one would
+   * have done, including rejecting it when entries before it were lost.
+   */
+  private sendOut(messages: readonly Message[], leader: boolean): void {
+    const hold = this.options.holdCommitOnly;
+    if (hold === undefined || !leader) {
+      // Not (or no longer) leading: what a deposed leader held is stale, and Raft tolerates the loss.
+      this.dropHeld();
+      if (messages.length > 0) this.options.transport.send(messages);
+      return;
+    }
+    const out: Message[] = [];
+    for (const m of messages) {
+      if (m.type === 'AppendEntries' && m.entries.length === 0 && this.raft.progressState(m.to) === 'replicate') {
+        this.held.set(m.to, m);
+        continue;
+      }
+      const prior = this.held.get(m.to);
+      if (prior !== undefined) {
+        this.held.delete(m.to);
+        const covered = m.type === 'AppendEntries' && m.term === prior.term && m.prevLogIndex >= prior.prevLogIndex && m.leaderCommit >= prior.leaderCommit;
+        if (!covered) out.push(prior);
+      }
+      out.push(m);
+    }
+    if (out.length > 0) this.options.transport.send(out);
+    if (this.held.size === 0) this.dropHeld();
+    else this.cancelHold ??= hold(() => this.releaseHeld());
+  }
+
+  private dropHeld(): void {
+    this.held.clear();
+    this.cancelHold?.();
+    this.cancelHold = null;
+  }
+
+  /** releaseHeld sends what is held when the hold ends, unless this node stopped or no longer leads that term. */
+  private releaseHeld(): void {
+    this.cancelHold = null;
+    const out = [...this.held.values()];
+    this.held.clear();
+    const term = out[0]?.term;
+    if (term !== undefined && !this.stopped && this.raft.isLeader() && this.raft.currentTerm() === term) this.options.transport.send(out);
   }
 
   /**

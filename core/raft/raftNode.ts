@@ -270,7 +270,7 @@ export class RaftNode {
       // The leader's own entries count toward a quorum only once durable (thesis §10.2.1).
       const self = this.progress.get(this.id);
       if (self) self.update(Math.min(this.log.stable, this.log.lastIndex()));
-      if (this.maybeCommit()) this.broadcastCommit();
+      if (this.maybeCommit()) this.broadcastAppend();
     }
   }
 
@@ -304,6 +304,16 @@ export class RaftNode {
   /** committedIndex is the highest index known to be committed here (status() without the copying). */
   committedIndex(): LogIndex {
     return this.log.committed;
+  }
+
+  /** currentTerm is the node's term (status() without the copying). */
+  currentTerm(): Term {
+    return this.term;
+  }
+
+  /** progressState is how a leader replicates to `peer` (status().progress without the copying); null when not leading or not a member. */
+  progressState(peer: NodeId): 'probe' | 'replicate' | 'snapshot' | null {
+    return this.role === 'leader' ? (this.progress.get(peer)?.state ?? null) : null;
   }
 
   /** lastIndex is the index of the last entry in the log (durable or not). */
@@ -675,20 +685,6 @@ export class RaftNode {
     }
   }
 
-  /**
-   * broadcastCommit follows a commit: each follower gets what it still lacks, but one the leader
-   * streams to (Progress `replicate`) gets no AppendEntries without entries. Such a message would
-   * only move its commit index, which the next AppendEntries or heartbeat carries too (a heartbeat
-   * every heartbeatTicks); sent, it would cost the follower a wake-up and the leader its answer,
-   * once per commit. A follower that lost entries in flight is found by the next message past
-   * them: the next AppendEntries, or the one a heartbeat answer triggers (handleHeartbeatResponse).
-   */
-  private broadcastCommit(): void {
-    for (const [id, pr] of this.progress) {
-      if (id !== this.id) this.sendAppend(id, pr.state !== 'replicate');
-    }
-  }
-
   /** sendAppend sends the follower what it lacks, or a snapshot when that is compacted away. */
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.progress.get(to);
@@ -772,7 +768,7 @@ export class RaftNode {
     if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshot) pr.becomeProbe();
     if (this.maybeCommit()) {
-      this.broadcastCommit();
+      this.broadcastAppend();
     } else {
       // Fill the window: keep streaming while entries remain and the window allows.
       for (let i = 0; i < this.config.maxInflightMessages && this.sendAppend(m.from, false); i++);

@@ -33,6 +33,12 @@ type ProposalTimeout = { readonly ok: false; readonly reason: 'Timeout'; readonl
 /** The longest a proposeBatched command waits for company (see there). */
 const BATCH_WAIT_MS = 2;
 
+/**
+ * How long a leader holds back a commit-only AppendEntries (NodeHost `holdCommitOnly`): on a busy
+ * leader the next batch follows sooner and carries the commit instead; an idle one sends it then.
+ */
+const COMMIT_HOLD_MS = 2;
+
 interface PendingProposal {
   readonly callback: (outcome: ProposalOutcome<ApplyResult> | ProposalTimeout) => void;
   /** performance.now() when proposed, for the commit latency histogram. */
@@ -139,6 +145,10 @@ export class WardenNode {
       random: new Prng(seed),
       snapshotEvery: config.snapshotEvery,
       schedule: (run) => setImmediate(run),
+      holdCommitOnly: (release) => {
+        const timer = setTimeout(release, COMMIT_HOLD_MS);
+        return () => clearTimeout(timer);
+      },
       stateMachine: {
         apply: (entry) => this.machine.applyCommand(entry.data, entry.index),
         snapshot: () => this.machine.snapshot(),

@@ -15,6 +15,9 @@ import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
 import { SimNetwork, type NetworkFaults } from './simNetwork.ts';
 import { SimStorage, type DiskFaults } from './simStorage.ts';
 
+/** How long a leader holds a commit-only AppendEntries back, in virtual ms (production: 2 ms). */
+const COMMIT_HOLD_MS = 2;
+
 /** ClusterConfig is the shape of one simulated cluster; the swarm derives it from the seed. */
 export interface ClusterConfig {
   readonly nodeCount: number;
@@ -33,7 +36,8 @@ export interface ClusterConfig {
   readonly snapshotEvery: number;
   /**
    * Defer each host's Ready loop to the end of the current instant, as production does with
-   * setImmediate, so that work arriving together is persisted and sent together.
+   * setImmediate, so that work arriving together is persisted and sent together; and hold a
+   * leader's commit-only appends back for COMMIT_HOLD_MS, as production does.
    */
   readonly deferDrain: boolean;
   readonly network: NetworkFaults;
@@ -265,7 +269,16 @@ export class Cluster<R, M extends SimMachine<R>> {
       stateMachine: machine,
       random: this.prng.fork(`raft/${node.id}/${node.incarnation}`),
       snapshotEvery: this.config.snapshotEvery,
-      ...(this.config.deferDrain ? { schedule: (run: () => void) => void this.clock.schedule(0, EventKind.drain, index, run) } : {}),
+      // Deferred drains and held commit-only appends go together: both are what `warden node` does.
+      ...(this.config.deferDrain
+        ? {
+            schedule: (run: () => void) => void this.clock.schedule(0, EventKind.drain, index, run),
+            holdCommitOnly: (release: () => void) => {
+              const event = this.clock.schedule(COMMIT_HOLD_MS, EventKind.hold, index, release);
+              return () => this.clock.cancel(event);
+            },
+          }
+        : {}),
       onApplied: hooks.onApplied ? (entry, result) => hooks.onApplied?.(index, entry, result) : undefined,
     });
     hooks.onBoot?.(index);

@@ -30,6 +30,7 @@ export const EventKind = {
   phase: 6,
   test: 7,
   drain: 8,
+  hold: 9,
 } as const;
 
 /**

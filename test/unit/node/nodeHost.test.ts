@@ -60,16 +60,36 @@ interface Member {
   readonly outbox: Message[];
 }
 
-function cluster(backgroundSaveProposals?: number): Member[] {
+/** Hold is one call of `holdCommitOnly`: the test ends it by calling `release`. */
+interface Hold {
+  readonly release: () => void;
+  cancelled: boolean;
+}
+
+/** cluster builds three hosts; with `holds`, they hold commit-only appends and each hold is pushed there. */
+function cluster(backgroundSaveProposals?: number, holds?: Hold[]): Member[] {
   return ids.map((id, i) => {
     const storage = new ManualStorage();
     const machine = new TextMachine();
     const outbox: Message[] = [];
     const scheduled: (() => void)[] = [];
     const config: RaftConfig = { id, electionTicks: 10, heartbeatTicks: 1, priority: i === 0 ? 1 : 0, maxPriority: 1, preVote: true, checkQuorum: false, maxEntriesPerMessage: 64, maxInflightMessages: 64 };
-    const host = new NodeHost<string>({ config, storage, transport: { send: (messages) => outbox.push(...messages) }, stateMachine: machine, random: new Prng(i + 1), snapshotEvery: 0, schedule: (run) => scheduled.push(run), ...(backgroundSaveProposals === undefined ? {} : { backgroundSaveProposals }) });
+    const host = new NodeHost<string>({ config, storage, transport: { send: (messages) => outbox.push(...messages) }, stateMachine: machine, random: new Prng(i + 1), snapshotEvery: 0, schedule: (run) => scheduled.push(run), ...(backgroundSaveProposals === undefined ? {} : { backgroundSaveProposals }), ...(holds ? { holdCommitOnly: (release: () => void) => hold(holds, release) } : {}) });
     return { id, host, storage, machine, outbox, scheduled };
   });
+}
+
+function hold(holds: Hold[], release: () => void): () => void {
+  const h: Hold = { release, cancelled: false };
+  holds.push(h);
+  return () => {
+    h.cancelled = true;
+  };
+}
+
+/** endHolds ends every hold still pending, as its timer would. */
+function endHolds(holds: Hold[]): void {
+  for (const h of holds.splice(0)) if (!h.cancelled) h.release();
 }
 
 /** run performs the drains the hosts deferred; messages that arrived together share one Ready. */
@@ -137,6 +157,87 @@ describe('NodeHost', () => {
     expect(follower.outbox.filter((m) => m.type === 'AppendEntriesResponse')).toHaveLength(1);
   });
 
+  describe('a leader holding commit-only appends back', () => {
+    /** committedWithOneInFlight commits 'a' through the leader and n2 while n3 has not answered yet. */
+    function committedWithOneInFlight(): { members: Member[]; leader: Member; holds: Hold[]; index: number } {
+      const holds: Hold[] = [];
+      const members = cluster(undefined, holds);
+      const leader = electFirst(members);
+      for (let i = 0; i < 5 && holds.length > 0; i++) {
+        endHolds(holds);
+        settle(members);
+      }
+      const [, n2, n3] = members as [Member, Member, Member];
+      propose(leader, 'a');
+      const index = leader.host.status().lastIndex;
+      deliver(members, leader);
+      leader.storage.flush();
+      n2.storage.flush();
+      deliver(members, n2);
+      while (leader.storage.flush());
+      expect(leader.host.status().commitIndex).toBe(index);
+      expect(n3.storage.pending).toHaveLength(1);
+      return { members, leader, holds, index };
+    }
+    const emptyAppends = (leader: Member): Message[] => leader.outbox.filter((m) => m.type === 'AppendEntries' && m.entries.length === 0);
+
+    it('sends nothing at once, and nothing at all when the next AppendEntries carries the commit', () => {
+      const { members, leader, holds, index } = committedWithOneInFlight();
+      expect(emptyAppends(leader)).toEqual([]);
+      expect(holds.filter((h) => !h.cancelled)).toHaveLength(1);
+      propose(leader, 'b');
+      for (const to of ['n2', 'n3']) {
+        const next = leader.outbox.filter((m) => m.to === to && m.type === 'AppendEntries');
+        expect(next, to).toHaveLength(1);
+        expect(next[0], to).toMatchObject({ leaderCommit: index, prevLogIndex: index });
+      }
+      expect(holds.every((h) => h.cancelled)).toBe(true);
+      expect(emptyAppends(leader)).toEqual([]);
+      // 'b' commits in turn; its commit is held until the hold ends (no later proposal carries it).
+      settle(members);
+      expect((members[1] as Member).machine.applied).toEqual(['a']);
+      endHolds(holds);
+      settle(members);
+      for (const m of members) expect(m.machine.applied, m.id).toEqual(['a', 'b']);
+    });
+
+    it('sends the held appends when the hold ends, so idle followers still learn the commit', () => {
+      const { members, leader, holds, index } = committedWithOneInFlight();
+      const [, n2, n3] = members as [Member, Member, Member];
+      endHolds(holds);
+      expect(emptyAppends(leader).map((m) => m.to).sort()).toEqual(['n2', 'n3']);
+      expect(emptyAppends(leader)).toMatchObject([{ leaderCommit: index }, { leaderCommit: index }]);
+      n3.storage.flush();
+      deliver(members, leader);
+      for (const m of [n2, n3]) while (m.storage.flush());
+      run(members);
+      for (const m of [n2, n3]) {
+        expect(m.host.status().commitIndex, m.id).toBe(index);
+        expect(m.machine.applied, m.id).toEqual(['a']);
+      }
+    });
+
+    it('sends a held append before any other message to its follower, keeping their order', () => {
+      const { leader, holds } = committedWithOneInFlight();
+      leader.host.tick();
+      run([leader]);
+      expect(leader.outbox.filter((m) => m.to === 'n3').map((m) => m.type)).toEqual(['AppendEntries', 'Heartbeat']);
+      endHolds(holds);
+      expect(leader.outbox.filter((m) => m.to === 'n3')).toHaveLength(2);
+    });
+
+    it('drops what it held once it no longer leads', () => {
+      const { leader, holds } = committedWithOneInFlight();
+      const term = leader.host.status().term;
+      leader.host.receive({ type: 'RequestVote', from: nodeId('n2'), to: leader.id, term: term + 1, lastLogIndex: 1000, lastLogTerm: term, transfer: false });
+      run([leader]);
+      expect(leader.host.status().role).toBe('follower');
+      leader.outbox.length = 0;
+      endHolds(holds);
+      expect(leader.outbox).toEqual([]);
+    });
+  });
+
   it('sends one AppendEntries per follower for the proposals of one batch', () => {
     const members = cluster();
     const leader = electFirst(members);
@@ -184,9 +285,7 @@ describe('NodeHost', () => {
       deliver(members, undefined, (m) => m.to !== lagging.id && m.from !== lagging.id);
     }
     expect(leader.machine.applied).toEqual(['a']);
-    // The leader's next AppendEntries carries a commit index covering `a`: the lagging follower
-    // receives it together with `a` itself, in one Ready.
-    propose(leader, 'b');
+    // Now the lagging follower receives `a` and a commit index covering it, in one Ready.
     deliver(members, leader);
     expect(lagging.host.status().commitIndex).toBeGreaterThanOrEqual(leader.host.applied);
     expect(lagging.storage.pending).toHaveLength(1);

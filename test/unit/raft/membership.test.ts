@@ -30,7 +30,6 @@ describe('thesis §4.1 learners', () => {
     change(net, { type: 'addLearner', node: n4 });
     net.node(n1).propose(bytes('after'));
     net.stabilize();
-    net.heartbeat();
     expect(net.node(n1).status().membership).toEqual({ voters: [n1, n2, n3], learners: [n4] });
     expect(net.appliedData(n4)).toEqual(['before', 'after']);
     expect(net.node(n4).status().membership).toEqual({ voters: [n1, n2, n3], learners: [n4] });

@@ -129,22 +129,6 @@ export class TestNetwork {
     throw new Error('network did not stabilize');
   }
 
-  /**
-   * heartbeat ticks every leader until it sends heartbeats, then delivers everything. A leader
-   * sends no AppendEntries only to move a streaming follower's commit index: that follower learns
-   * the commit from the next AppendEntries or heartbeat.
-   */
-  heartbeat(): void {
-    for (const node of this.nodes.values()) {
-      if (!node.isLeader()) continue;
-      for (let i = 0; i < 100 && !this.queue.some((m) => m.type === 'Heartbeat'); i++) {
-        node.tick();
-        this.flush();
-      }
-    }
-    this.stabilize();
-  }
-
   /** tickAll ticks every node `n` times, stabilizing after each tick. */
   tickAll(n: number): void {
     for (let i = 0; i < n; i++) {

@@ -14,7 +14,6 @@ function electN1(overrides: ConstructorParameters<typeof TestNetwork>[1] = {}, m
   net.stabilize();
   net.node(n1).propose(bytes('a'));
   net.stabilize();
-  net.heartbeat();
   expect(net.node(n1).status()).toMatchObject({ role: 'leader', commitIndex: 2 });
   return net;
 }
