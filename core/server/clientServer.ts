@@ -661,14 +661,14 @@ export class ClientServer {
     return mode === 'exclusive' || lock.holders.some((h) => h.mode === 'exclusive');
   }
 
-  /** settleAcquires answers the acquires waiting for this session and name; returns the connections answered. */
-  private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): ReadonlySet<Connection> | null {
+  /** settleAcquires answers the acquires waiting for this session and name; returns those it answered. */
+  private settleAcquires(sessionId: string, name: string, settle: (p: PendingAcquire) => void): readonly PendingAcquire[] | null {
     const key = `${sessionId}\u0000${name}`;
     const list = this.pendingAcquires.get(key);
     if (!list) return null;
     this.pendingAcquires.delete(key);
     for (const p of list) settle(p);
-    return new Set(list.map((p) => p.conn));
+    return list;
   }
 
   private failPendingAcquires(): void {
@@ -684,7 +684,7 @@ export class ClientServer {
 
   private deliverNotice(notice: Notice): void {
     // Connections whose waiting acquire this notice answers: the answer already tells them.
-    let answered: ReadonlySet<Connection> | null = null;
+    let answered: readonly PendingAcquire[] | null = null;
     switch (notice.type) {
       case 'lockGranted':
         answered = this.settleAcquires(notice.sessionId, notice.name, (p) => p.resolve({ name: notice.name, mode: notice.mode, token: notice.token }));
@@ -703,7 +703,7 @@ export class ClientServer {
         break;
     }
     const wire = notice as NoticeWire;
-    for (const conn of this.sessionConns.get(notice.sessionId) ?? []) if (!answered?.has(conn)) this.send(conn, { event: 'notice', notice: wire } satisfies PushEvent);
+    for (const conn of this.sessionConns.get(notice.sessionId) ?? []) if (!answered?.some((p) => p.conn === conn)) this.send(conn, { event: 'notice', notice: wire } satisfies PushEvent);
     if (notice.type === 'sessionEnded') this.sessionConns.delete(notice.sessionId);
   }
 
