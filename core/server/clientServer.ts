@@ -510,6 +510,17 @@ export class ClientServer {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         this.requireLeader();
         this.checkOwner(token, sessionId);
+        const missing = (): ApiError => new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
+        // The leader has already proposed this session's expiry: its lease lapsed, so do not
+        // tell the client it is safe.
+        const expiring = (): ApiError => new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
+        if (!this.node.machine.table.sessions.has(sessionId)) throw missing();
+        if (this.node.leases.isExpiring(sessionId)) throw expiring();
+        // The lease is renewed as the keep-alive arrives, not once it is answered: an expiry
+        // check during the confirmation below must not expire a session whose keep-alive came
+        // in time. NB: renewing here is safe even if this node turns out to be deposed: its
+        // record only counts while it leads, and a new term grants every session a full TTL.
+        this.node.leases.renew(sessionId, Date.now());
         // The answer tells the client its lease is safe, so this node must still lead: a quorum
         // confirms it (ReadIndex) after the keep-alive arrived. A deposed leader that has not
         // heard of its successor would otherwise acknowledge keep-alives that the new leader,
@@ -517,11 +528,8 @@ export class ClientServer {
         await this.linearizable();
         const current = this.node.machine.table;
         const session = current.sessions.get(sessionId);
-        if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
-        // The leader has already proposed this session's expiry: its lease lapsed, so do not
-        // tell the client it is safe.
-        if (this.node.leases.isExpiring(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
-        this.node.leases.renew(sessionId, Date.now());
+        if (!session) throw missing();
+        if (this.node.leases.isExpiring(sessionId)) throw expiring();
         this.attachSession(conn, sessionId);
         const locks: Methods['session.keepAlive']['result']['locks'] = [];
         for (const lock of current.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });

@@ -11,6 +11,38 @@ import { cleanup, runCli, startLocalCluster, stopCluster, tempDir, waitFor } fro
 
 afterAll(cleanup);
 
+interface RawConnection {
+  request(method: string, params: Record<string, unknown>): Promise<{ result?: Record<string, unknown>; error?: { code: string } }>;
+  close(): void;
+}
+
+/** rawConnection is a bare client socket to one node: the SDK would follow the leader elsewhere, and renews on its own schedule. */
+async function rawConnection(url: string, token: string): Promise<RawConnection> {
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let nextId = 1;
+  return {
+    request: (method, params) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => reject(new Error(`no answer to ${method}`)), 10_000);
+        const onMessage = (text: Buffer): void => {
+          const frame = JSON.parse(text.toString()) as { id?: number; result?: Record<string, unknown>; error?: { code: string } };
+          if (frame.id !== id) return;
+          clearTimeout(timer);
+          ws.off('message', onMessage);
+          resolve(frame);
+        };
+        ws.on('message', onMessage);
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
 describe('a 2,2,1 local cluster with WAN latency', () => {
   it('reports three datacenters, five nodes, and RTTs matching the injected latency', async () => {
     const data = tempDir();
@@ -139,7 +171,7 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
     const data = tempDir();
     const cluster = await startLocalCluster(['--dcs', '3', '--layout', '1,1,1', '--data', data]);
     let client: WardenClient | null = null;
-    let raw: WebSocket | null = null;
+    let raw: RawConnection | null = null;
     try {
       client = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken, requestTimeoutMs: 15_000 });
       const c = client;
@@ -150,27 +182,8 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
       const node = cluster.summary.nodes.find((n) => n.id === leader.id);
       expect(node).toBeDefined();
       // A raw connection to that node alone: the SDK would follow the leader elsewhere.
-      const ws = new WebSocket((node as { client: string }).client, { headers: { authorization: `Bearer ${cluster.summary.adminToken}` } });
-      raw = ws;
-      await new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
-      });
-      let nextId = 1;
-      const request = (method: string, params: Record<string, unknown>): Promise<{ result?: Record<string, unknown>; error?: { code: string } }> =>
-        new Promise((resolve, reject) => {
-          const id = nextId++;
-          const timer = setTimeout(() => reject(new Error(`no answer to ${method}`)), 10_000);
-          const onMessage = (text: Buffer): void => {
-            const frame = JSON.parse(text.toString()) as { id?: number; result?: Record<string, unknown>; error?: { code: string } };
-            if (frame.id !== id) return;
-            clearTimeout(timer);
-            ws.off('message', onMessage);
-            resolve(frame);
-          };
-          ws.on('message', onMessage);
-          ws.send(JSON.stringify({ id, method, params }));
-        });
+      raw = await rawConnection((node as { client: string }).client, cluster.summary.adminToken);
+      const request = raw.request;
       const opened = await request('session.open', { ttlMs: 10_000, info: { host: 'test', pid: process.pid, app: 'leases', label: '' } });
       const sessionId = opened.result?.sessionId as string;
       expect(typeof sessionId).toBe('string');
@@ -193,6 +206,43 @@ describe('a 2,2,1 local cluster with WAN latency', () => {
       // The check above ran while the node still believed it led (else it proves nothing).
       expect(whileLeading).toBeGreaterThan(0);
       await runCli(['cluster', 'fault', 'heal', '--data', data]);
+    } finally {
+      raw?.close();
+      await client?.close();
+      await stopCluster(cluster);
+    }
+  });
+
+  it('a keep-alive that arrives before the TTL runs out keeps its session, however long the leader takes to confirm it leads', async () => {
+    // 400 ms one way: confirming the leadership (a quorum round) takes about 800 ms, longer
+    // than the lease has left when the keep-alive arrives.
+    const cluster = await startLocalCluster(['--dcs', '3', '--layout', '1,1,1', '--wan-latency', '400']);
+    let client: WardenClient | null = null;
+    let raw: RawConnection | null = null;
+    try {
+      client = await connect({ endpoints: cluster.summary.endpoints, token: cluster.summary.adminToken, requestTimeoutMs: 15_000 });
+      const c = client;
+      const leader = await waitFor('a leader', async () => (await c.status()).leader, 30_000, 200);
+      const node = cluster.summary.nodes.find((n) => n.id === leader.id) as { client: string };
+      raw = await rawConnection(node.client, cluster.summary.adminToken);
+      const ttlMs = 2_000;
+      const opened = await raw.request('session.open', { ttlMs, info: { host: 'test', pid: process.pid, app: 'leases', label: '' } });
+      // The leader starts the lease when the open commits, just before this answer arrives.
+      const openedAt = Date.now();
+      const sessionId = opened.result?.sessionId as string;
+      expect(typeof sessionId, JSON.stringify(opened)).toBe('string');
+      // Sent with 500 ms of the lease left; answered only after a quorum round.
+      await new Promise((r) => setTimeout(r, ttlMs - 500));
+      const answer = await raw.request('session.keepAlive', { sessionId });
+      const answeredAt = Date.now();
+      expect(answer.error, 'a keep-alive that arrived in time was refused').toBeUndefined();
+      expect(answer.result?.ttlMs).toBe(ttlMs);
+      // Else the test proves nothing: the answer must come after the old lease ran out.
+      expect(answeredAt - openedAt).toBeGreaterThan(ttlMs);
+      // The session lives on: the lease counts from the keep-alive's arrival.
+      const again = await raw.request('session.keepAlive', { sessionId });
+      expect(again.error).toBeUndefined();
+      await raw.request('session.close', { sessionId });
     } finally {
       raw?.close();
       await client?.close();

@@ -219,7 +219,11 @@ export class LockNodes {
     });
   }
 
-  /** keepAlive is answered by the leader alone from its applied table; it is not a log write. */
+  /**
+   * keepAlive is answered by the leader alone from its applied table; it is not a log write. As
+   * clientServer does: the lease is renewed as the keep-alive arrives, and the answer waits for
+   * a quorum to confirm the leadership (ReadIndex).
+   */
   keepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
     const host = this.cluster.node(node).host;
     if (!this.servers[node] || !host) return;
@@ -228,7 +232,15 @@ export class LockNodes {
       answer({ kind: 'failed', hint: status.leaderId, why: 'NotLeader' });
       return;
     }
-    // As clientServer does: a quorum confirms the leadership (ReadIndex) before the answer.
+    if (!this.liveHere(node, sessionId)) {
+      answer({ kind: 'ok', value: 'SessionNotFound' });
+      return;
+    }
+    const server = this.servers[node];
+    const now = this.localNow(node);
+    server?.duties.leases.renew(sessionId, now);
+    this.observer.keepAlive(node, status.term, sessionId, now);
+    this.stats.keepAlives++;
     // Planted bug `unconfirmed-keepalive` answers from the role alone, as a deposed leader may.
     if (this.bugs.has('unconfirmed-keepalive')) {
       this.answerKeepAlive(node, sessionId, answer);
@@ -240,23 +252,24 @@ export class LockNodes {
     });
   }
 
-  private answerKeepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
+  /** liveHere: the session is in the node's table and the node has not proposed its expiry. */
+  private liveHere(node: number, sessionId: string): boolean {
     const server = this.servers[node];
-    const host = this.cluster.node(node).host;
     const machine = this.cluster.node(node).machine;
-    if (!server || !host || !machine) return;
-    const status = host.status();
+    if (!server || !machine) return false;
+    return machine.machine.table.sessions.has(sessionId) && !server.duties.leases.isExpiring(sessionId);
+  }
+
+  private answerKeepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
+    const machine = this.cluster.node(node).machine;
+    if (!this.servers[node] || !machine) return;
     const table = machine.machine.table;
     const session = table.sessions.get(sessionId);
     // As clientServer does: a session whose expiry this leader proposed is answered as gone.
-    if (!session || server.duties.leases.isExpiring(sessionId)) {
+    if (!session || !this.liveHere(node, sessionId)) {
       answer({ kind: 'ok', value: 'SessionNotFound' });
       return;
     }
-    const now = this.localNow(node);
-    server.duties.leases.renew(sessionId, now);
-    this.observer.keepAlive(node, status.term, sessionId, now);
-    this.stats.keepAlives++;
     const locks: { name: string; token: number; mode: LockMode }[] = [];
     for (const lock of table.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });
     answer({ kind: 'ok', value: { ttlMs: session.ttlMs, locks } });
