@@ -15,15 +15,22 @@ export interface EntryRow {
   readonly conf: string | null;
 }
 
-/** entryToRow encodes an entry: commands keep their bytes as a BLOB, conf changes become JSON text. */
-export function entryToRow(entry: Entry): EntryRow {
+/**
+ * pushEntryValues appends an entry's column values (log_index, term, type, data, conf) to a
+ * statement's positional parameters: commands keep their bytes as a BLOB, conf changes become
+ * JSON text.
+ */
+export function pushEntryValues(entry: Entry, out: unknown[]): void {
   switch (entry.type) {
     case 'noop':
-      return { log_index: entry.index, term: entry.term, type: 'noop', data: null, conf: null };
+      out.push(entry.index, entry.term, 'noop', null, null);
+      return;
     case 'command':
-      return { log_index: entry.index, term: entry.term, type: 'command', data: entry.data, conf: null };
+      out.push(entry.index, entry.term, 'command', entry.data, null);
+      return;
     case 'conf':
-      return { log_index: entry.index, term: entry.term, type: 'conf', data: null, conf: JSON.stringify(entry.change) };
+      out.push(entry.index, entry.term, 'conf', null, JSON.stringify(entry.change));
+      return;
   }
 }
 

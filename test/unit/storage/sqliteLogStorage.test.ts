@@ -10,7 +10,8 @@ import { nodeId } from '../../../core/raft/types.ts';
 import { AssertionError } from '../../../core/util/assert.ts';
 import { SCHEMA_VERSION, requiredTables } from '../../../core/storage/migrations.ts';
 import { DB_FILE_NAME, LOCK_FILE_NAME, SqliteLogStorage } from '../../../core/storage/sqliteLogStorage.ts';
-import { TempDirs, batch, bootstrap, clusterId, commands, hardState, nodeA, nodeB } from './helpers.ts';
+import { TempDirs, batch, bootstrap, clusterId, command, commands, conf, hardState, noop, nodeA, nodeB } from './helpers.ts';
+import type { Entry } from '../../../core/raft/types.ts';
 
 const dirs = new TempDirs();
 afterAll(() => dirs.removeAll());
@@ -109,5 +110,28 @@ describe('SqliteLogStorage', () => {
     expect(state.entries).toEqual(commands(46, 50, 5));
     expect(state.applied).toBe(45);
     expect(state.hardState).toEqual(hardState(5, 50));
+  });
+
+  it('writes batches of every length, entries of all three kinds, in chunks that keep their order', () => {
+    // Entries go in by several rows per statement (32, 8, then 1): lengths around each chunk
+    // size, and a rewrite of the tail from the middle of a chunk.
+    const dataDir = dirs.make();
+    const storage = open(dataDir);
+    const kinds = (i: number, term: number): Entry => (i % 7 === 0 ? conf(i, term) : i % 5 === 0 ? noop(i, term) : command(i, term));
+    const written: Entry[] = [];
+    let next = 1;
+    for (const length of [1, 7, 8, 9, 31, 32, 33, 41, 70]) {
+      const entries = Array.from({ length }, (_, k) => kinds(next + k, 1));
+      next += length;
+      written.push(...entries);
+      storage.save(batch({ hardState: hardState(1, 0), entries }), () => {});
+    }
+    const rewrite = Array.from({ length: 40 }, (_, k) => kinds(100 + k, 2));
+    storage.save(batch({ hardState: hardState(2, 0), entries: rewrite }), () => {});
+    storage.close();
+    const reopened = open(dataDir);
+    const state = reopened.load();
+    reopened.close();
+    expect(state.entries).toEqual([...written.slice(0, 99), ...rewrite]);
   });
 });
