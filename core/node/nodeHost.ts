@@ -276,9 +276,12 @@ export class NodeHost<Result = unknown> {
    */
   private drain(): void {
     this.proposeQueued();
+    // Planted bug `late-read-join`: reads keep joining a ReadIndex request after it went out,
+    // until it is answered, so a read can be confirmed by heartbeats sent before it arrived.
+    const lateJoin = this.options.config.bugs?.has('late-read-join') ?? false;
     while (!this.saving && !this.stopped) {
       // The Ready carries the open read's request out: later reads need a request of their own.
-      this.openRead = null;
+      if (!lateJoin) this.openRead = null;
       const ready = this.raft.ready();
       if (!ready) return;
       this.saving = true;
@@ -474,6 +477,7 @@ export class NodeHost<Result = unknown> {
       const pending = this.reads.get(state.context);
       if (!pending) continue;
       this.reads.delete(state.context);
+      if (this.openRead?.read === pending) this.openRead = null;
       if (!state.ok) {
         const leaderHint = this.raft.status().leaderId;
         for (const callback of pending.callbacks) callback({ ok: false, reason: 'NotLeader', leaderHint });

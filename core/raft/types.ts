@@ -188,7 +188,8 @@ export type BugName =
   | 'send-before-persist'
   | 'grant-expired-session'
   | 'skip-lock-delay'
-  | 'unconfirmed-keepalive';
+  | 'unconfirmed-keepalive'
+  | 'late-read-join';
 
 /** RaftConfig configures one node. Times are in ticks: the driver decides how long a tick is. */
 export interface RaftConfig {

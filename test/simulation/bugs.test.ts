@@ -8,10 +8,17 @@ import { hex } from './report.ts';
 import { huntBug } from './suite.ts';
 
 /**
+ * ScenarioBug lists bugs whose window random seeds do not reach; a scripted scenario in
+ * scenarios.test.ts catches each of them instead (`late-read-join`: a deposed leader confirming a
+ * keep-alive with heartbeats sent before it arrived; none of seeds 1..200 reached it).
+ */
+type ScenarioBug = 'late-read-join';
+
+/**
  * BUG_LIMITS gives, per bug, the last seed the hunt may try. Measured: the first catching seeds
  * are listed in test/simulation/README.md; the limits leave room for changes that shift traces.
  */
-const BUG_LIMITS: Record<BugName, number> = {
+const BUG_LIMITS: Record<Exclude<BugName, ScenarioBug>, number> = {
   'vote-twice': 20,
   'skip-log-match': 20,
   'send-before-persist': 20,

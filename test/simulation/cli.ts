@@ -11,7 +11,7 @@ import { runSeeds, type SeedOptions } from './pool.ts';
 import { hex, rerunCommand } from './report.ts';
 import { runSeed, type RunResult } from './run.ts';
 
-const BUGS: readonly BugName[] = ['vote-twice', 'commit-old-term', 'skip-log-match', 'send-before-persist', 'grant-expired-session', 'skip-lock-delay', 'unconfirmed-keepalive'];
+const BUGS: readonly BugName[] = ['vote-twice', 'commit-old-term', 'skip-log-match', 'send-before-persist', 'grant-expired-session', 'skip-lock-delay', 'unconfirmed-keepalive', 'late-read-join'];
 
 /** CliOptions is the parsed command line. */
 interface CliOptions {

@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../core/util/prng.ts';
+import type { BugName } from '../../core/raft/types.ts';
 import type { ProposalOutcome } from '../../core/node/nodeHost.ts';
 import type { Reply, ApplyResult } from '../../core/lock/lockMachine.ts';
 import { LockChecker } from './checkers/locks.ts';
@@ -135,8 +136,12 @@ describe('simulation scenarios', () => {
   });
 });
 
-/** lockCluster builds a calm three-node cluster replicating the lock machine, with the lock nodes and checker wired as in a lock seed. */
-function lockCluster() {
+/**
+ * lockCluster builds a calm three-node cluster replicating the lock machine, with the lock nodes
+ * and checker wired as in a lock seed; optionally without check-quorum, or with planted bugs.
+ */
+function lockCluster(options: { checkQuorum?: boolean; preVote?: boolean; bugs?: ReadonlySet<BugName> } = {}) {
+  const bugs = options.bugs ?? new Set<BugName>();
   const clock = new SimClock();
   let nodes: LockNodes | null = null;
   let cluster: LockCluster | null = null;
@@ -145,6 +150,7 @@ function lockCluster() {
     machine: (node) => cluster?.node(node).machine?.machine ?? null,
     name: (node) => `n${node + 1}`,
     now: () => clock.now,
+    strictJeopardy: true,
   });
   cluster = new Cluster<ApplyResult, SimLockMachine>(
     clock,
@@ -155,8 +161,8 @@ function lockCluster() {
       tickDrift: 0,
       electionTicks: 10,
       heartbeatTicks: 1,
-      preVote: true,
-      checkQuorum: true,
+      preVote: options.preVote ?? true,
+      checkQuorum: options.checkQuorum ?? true,
       maxEntriesPerMessage: 64,
       maxInflightMessages: 16,
       priorities: [1, 1, 1],
@@ -164,7 +170,7 @@ function lockCluster() {
       deferDrain: true,
       network: { baseDelayMs: 2, jitterMs: 1, dropRate: 0, duplicateRate: 0, spikeRate: 0, spikeMs: 0 },
       disk: { latencyMs: 1, jitterMs: 0 },
-      bugs: new Set(),
+      bugs,
     },
     (node) => new SimLockMachine(new Set(), () => checker.onRestore(node)),
     {
@@ -180,7 +186,7 @@ function lockCluster() {
     },
   );
   const built = cluster;
-  nodes = new LockNodes(clock, built, { rates: [1, 1, 1], offsetsMs: [0, 0, 0] }, checker);
+  nodes = new LockNodes(clock, built, { rates: [1, 1, 1], offsetsMs: [0, 0, 0] }, checker, bugs);
   built.start();
   /** run executes events until `done()` or `ms` of virtual time have passed. */
   const run = (ms: number, done: () => boolean = () => false): void => {
@@ -232,5 +238,57 @@ describe('simulation scenarios: locks', () => {
     expect((grant?.time ?? 0) - (expiry?.time ?? 0)).toBeGreaterThanOrEqual(1_000);
     expect(s.checker.violations).toEqual([]);
     expect(s.checker.stats).toMatchObject({ expiries: 1, expiryReleases: 1, delayChecks: 1 });
+  });
+
+  it('a deposed leader does not confirm a keep-alive with heartbeats sent before it arrived (planted late-read-join does, and a client counts itself safe past its expiry)', () => {
+    // Keep-alive 1 starts a ReadIndex round whose heartbeats reach the followers at once while
+    // their answers take 900 ms. The leader's later messages are lost; a follower takes over at
+    // once (no check-quorum, no pre-vote), and its word of the new term also takes 900 ms to
+    // reach the old leader. Keep-alive 2 reaches the old leader 700 ms into the new term.
+    const outcome = (bugs: ReadonlySet<BugName>) => {
+      const s = lockCluster({ checkQuorum: false, preVote: false, bugs });
+      const ttlMs = 1_000;
+      const session = s.open(ttlMs);
+      const old = s.leader;
+      const [a, b] = [0, 1, 2].filter((i) => i !== old.index) as [number, number];
+      const net = s.cluster.network;
+      net.slow(a, old.index, 900);
+      net.slow(b, old.index, 900);
+      const t1 = s.clock.now;
+      let first: NodeAnswer<unknown> | undefined;
+      s.nodes.keepAlive(old.index, session, (answer) => (first = answer));
+      s.run(10);
+      net.cut(old.index, a);
+      net.cut(old.index, b);
+      const host = s.cluster.node(a).host;
+      if (!host) throw new Error('follower is down');
+      host.raft.campaign();
+      host.tick();
+      s.run(t1 + 700 - s.clock.now);
+      const successor = s.cluster.node(a).host?.status();
+      expect(successor?.role).toBe('leader');
+      expect(old.host?.status()).toMatchObject({ role: 'leader' });
+      expect(successor?.term).toBeGreaterThan(old.host?.status().term ?? Infinity);
+      const sentAt = s.clock.now;
+      let second: NodeAnswer<unknown> | undefined;
+      s.nodes.keepAlive(old.index, session, (answer) => {
+        second = answer;
+        // As the SDK does: an acknowledged keep-alive is safe for half the TTL from its sending.
+        if (answer.kind === 'ok' && answer.value !== 'SessionNotFound') s.checker.renewed(0, session, sentAt, ttlMs);
+      });
+      s.run(2_000);
+      // The round's answers arrived before the old leader heard of the new term.
+      expect(first).toMatchObject({ kind: 'ok' });
+      const expired = (s.cluster.node(a).machine?.machine.table.events ?? []).some((e) => e.kind === 'session.expire' && e.sessionId === session);
+      return { second, expired, violations: s.checker.violations };
+    };
+    const fixed = outcome(new Set());
+    expect(fixed.second?.kind).toBe('failed');
+    expect(fixed.expired).toBe(true);
+    expect(fixed.violations).toEqual([]);
+    const planted = outcome(new Set(['late-read-join']));
+    expect(planted.second).toMatchObject({ kind: 'ok', value: { ttlMs: 1_000 } });
+    expect(planted.expired).toBe(true);
+    expect(planted.violations.join('\n')).toMatch(/jeopardy: .* expired by entry \d+ .* while its client counted itself safe/);
   });
 });

@@ -53,6 +53,8 @@ export class SimNetwork {
   private readonly indexById = new Map<NodeId, number>();
   private readonly n: number;
   private readonly cuts: boolean[];
+  /** Extra one-way delay per directed link, in ms (see slow). */
+  private readonly extraMs: number[];
   private readonly deliver: Deliver;
 
   constructor(clock: SimClock, prng: Prng, ids: readonly NodeId[], faults: NetworkFaults, deliver: Deliver, datacenters: Datacenters | null = null) {
@@ -64,6 +66,7 @@ export class SimNetwork {
     this.n = ids.length;
     ids.forEach((id, i) => this.indexById.set(id, i));
     this.cuts = new Array<boolean>(this.n * this.n).fill(false);
+    this.extraMs = new Array<number>(this.n * this.n).fill(0);
     this.deliver = deliver;
   }
 
@@ -140,9 +143,18 @@ export class SimNetwork {
     for (const [from, to] of this.datacenters.crossLinks(dc)) this.cut(from, to);
   }
 
-  /** heal restores every link. */
+  /**
+   * slow adds `extraMs` to every message sent from → to from now on (0 restores the link): a
+   * clogged one-way path, which delivers late what a cut would lose.
+   */
+  slow(from: number, to: number, extraMs: number): void {
+    if (from !== to) this.extraMs[from * this.n + to] = extraMs;
+  }
+
+  /** heal restores every link: no cuts, no extra delay. */
   heal(): void {
     this.cuts.fill(false);
+    this.extraMs.fill(0);
   }
 
   /** cutCount is the number of severed directed links (0 means fully connected). */
@@ -158,6 +170,7 @@ export class SimNetwork {
     if (this.prng.chance(f.spikeRate)) delay += f.spikeMs;
     // NB: drawn last, and only with a datacenter model, so flat seeds keep every draw they had.
     if (this.datacenters) delay += this.datacenters.delayMs(from, to, this.prng);
+    delay += this.extraMs[from * this.n + to] as number;
     this.clock.schedule(delay, EventKind.deliver, to, () => {
       if (this.isCut(from, to)) {
         this.stats.cutDropped++;
