@@ -109,6 +109,24 @@ describe('SimNetwork', () => {
     expect(network.cutCount()).toBe(2);
   });
 
+  it('slows one direction of a link for messages sent after, and heal restores it', () => {
+    const { clock, network, delivered } = setup();
+    network.send(0, [heartbeat(ids[0]!, ids[1]!, 1)]);
+    network.slow(0, 1, 900);
+    network.send(0, [heartbeat(ids[0]!, ids[1]!, 2)]);
+    network.send(1, [heartbeat(ids[1]!, ids[0]!, 3)]);
+    network.heal();
+    network.send(0, [heartbeat(ids[0]!, ids[1]!, 4)]);
+    drain(clock);
+    // Base delay 5 ms; the slowed message alone takes 900 ms more, and arrives: a clog, not a cut.
+    expect(delivered.map((d) => [d.message.term, d.at])).toEqual([
+      [1, 5],
+      [3, 5],
+      [4, 5],
+      [2, 905],
+    ]);
+  });
+
   it('drops a message in flight when the link is cut before it arrives', () => {
     const { clock, network, delivered } = setup();
     network.send(0, [heartbeat(ids[0]!, ids[1]!)]);
