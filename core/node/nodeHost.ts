@@ -118,6 +118,16 @@ export class NodeHost<Result = unknown> {
   private durableIndex: LogIndex;
   /** Whether the batch being saved installs a snapshot (then nothing is applied ahead of it). */
   private savingSnapshot = false;
+  /**
+   * Planted bug `send-before-persist` (simulator only): every node sends before the batch is
+   * durable, so a crash in between forgets votes and acknowledged entries peers already counted.
+   */
+  private readonly sendBeforePersist: boolean;
+  /**
+   * Planted bug `late-read-join` (simulator only): reads keep joining a ReadIndex request after
+   * it went out, until it is answered, so a read can be confirmed by heartbeats sent before it arrived.
+   */
+  private readonly lateReadJoin: boolean;
   /** A leader's commit-only AppendEntries held back, at most one per follower (see sendOut). */
   private readonly held = new Map<NodeId, AppendEntries>();
   /** Cancels the pending release of `held`; null when nothing is held. */
@@ -126,6 +136,8 @@ export class NodeHost<Result = unknown> {
   constructor(options: NodeHostOptions<Result>) {
     this.options = options;
     this.id = options.config.id;
+    this.sendBeforePersist = options.config.bugs?.has('send-before-persist') ?? false;
+    this.lateReadJoin = options.config.bugs?.has('late-read-join') ?? false;
     const persisted = options.storage.load();
     if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data, persisted.snapshot.meta);
     this.bootId = Math.floor(options.random.next() * 2 ** 32).toString(36);
@@ -276,18 +288,14 @@ export class NodeHost<Result = unknown> {
    */
   private drain(): void {
     this.proposeQueued();
-    // Planted bug `late-read-join`: reads keep joining a ReadIndex request after it went out,
-    // until it is answered, so a read can be confirmed by heartbeats sent before it arrived.
-    const lateJoin = this.options.config.bugs?.has('late-read-join') ?? false;
     while (!this.saving && !this.stopped) {
       // The Ready carries the open read's request out: later reads need a request of their own.
-      if (!lateJoin) this.openRead = null;
+      if (!this.lateReadJoin) this.openRead = null;
       const ready = this.raft.ready();
       if (!ready) return;
       this.saving = true;
       let completedInline = false;
       let returned = false;
-      const planted = this.options.config.bugs?.has('send-before-persist') ?? false;
       const hs = ready.hardState;
       const voteChanged = hs !== null && (hs.term !== this.persistedTerm || hs.votedFor !== this.persistedVote);
       const sync = ready.entries.length > 0 || ready.snapshot !== null || voteChanged;
@@ -296,9 +304,8 @@ export class NodeHost<Result = unknown> {
       // to its own disk, because it counts itself toward a quorum only once they are durable.
       // Its term and vote are already durable (they were before its campaign went out).
       const leaderEarly = ready.softState.role === 'leader' && !voteChanged && ready.snapshot === null;
-      // Planted bug `send-before-persist`: every node sends before the batch is durable, so a
-      // crash in between forgets votes and acknowledged entries that peers already counted.
-      const early = planted || leaderEarly;
+      // Planted bug `send-before-persist` sends early on every node.
+      const early = this.sendBeforePersist || leaderEarly;
       if (early) this.sendOut(messages, ready.softState.role === 'leader');
       const first = ready.entries[0];
       if (first !== undefined) this.durableIndex = Math.min(this.durableIndex, first.index - 1);

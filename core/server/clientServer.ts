@@ -16,7 +16,7 @@ import type { KvEntry } from '../lock/kvStore.ts';
 import { matchesPrefix, validateKey, validatePrefix } from '../lock/kvStore.ts';
 import type { Command } from '../lock/commands.ts';
 import type { ApplyResult, Reply } from '../lock/lockMachine.ts';
-import type { Notice } from '../lock/lockTable.ts';
+import type { Notice, Session } from '../lock/lockTable.ts';
 import { validateLockName } from '../lock/lockTable.ts';
 import { queryLocks, sessionViews } from '../lock/views.ts';
 import type { TokenConfig } from './config.ts';
@@ -475,6 +475,18 @@ export class ClientServer {
    * checkOwner lets only the token that opened a session (or an admin) renew it, lock with it or
    * close it: session ids are not secrets.
    */
+  /**
+   * renewable returns the session a keep-alive may renew, or throws SessionNotFound: it is gone,
+   * or this leader has already proposed its expiry (its lease lapsed, so the client must not be
+   * told it is safe).
+   */
+  private renewable(sessionId: string): Session {
+    const session = this.node.machine.table.sessions.get(sessionId);
+    if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
+    if (this.node.leases.isExpiring(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
+    return session;
+  }
+
   private checkOwner(token: TokenConfig, sessionId: string): void {
     const session = this.node.machine.table.sessions.get(sessionId);
     if (!session || token.role === 'admin') return;
@@ -510,12 +522,7 @@ export class ClientServer {
         const sessionId = ClientServer.str(p, 'sessionId', 64);
         this.requireLeader();
         this.checkOwner(token, sessionId);
-        const missing = (): ApiError => new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
-        // The leader has already proposed this session's expiry: its lease lapsed, so do not
-        // tell the client it is safe.
-        const expiring = (): ApiError => new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
-        if (!this.node.machine.table.sessions.has(sessionId)) throw missing();
-        if (this.node.leases.isExpiring(sessionId)) throw expiring();
+        this.renewable(sessionId);
         // The lease is renewed as the keep-alive arrives, not once it is answered: an expiry
         // check during the confirmation below must not expire a session whose keep-alive came
         // in time. NB: renewing here is safe even if this node turns out to be deposed: its
@@ -527,9 +534,7 @@ export class ClientServer {
         // counting the TTL from its own election, never sees.
         await this.linearizable();
         const current = this.node.machine.table;
-        const session = current.sessions.get(sessionId);
-        if (!session) throw missing();
-        if (this.node.leases.isExpiring(sessionId)) throw expiring();
+        const session = this.renewable(sessionId);
         this.attachSession(conn, sessionId);
         const locks: Methods['session.keepAlive']['result']['locks'] = [];
         for (const lock of current.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });

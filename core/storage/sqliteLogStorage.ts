@@ -526,7 +526,8 @@ export class SqliteLogStorage implements LogStorage {
     // 2.9 µs instead of 4.4 µs with one statement per entry (batches of 27 entries).
     for (let at = 0; at < batch.length; ) {
       const left = batch.length - at;
-      const size = INSERT_ROWS.findIndex((n) => n <= left);
+      let size = 0;
+      while ((INSERT_ROWS[size] as number) > left) size++;
       const rows = INSERT_ROWS[size] as number;
       const values: unknown[] = [];
       for (let i = at; i < at + rows; i++) pushEntryValues(batch[i] as Entry, values);

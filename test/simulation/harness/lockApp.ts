@@ -261,12 +261,13 @@ export class LockNodes {
   }
 
   private answerKeepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
+    const server = this.servers[node];
     const machine = this.cluster.node(node).machine;
-    if (!this.servers[node] || !machine) return;
+    if (!server || !machine) return;
     const table = machine.machine.table;
     const session = table.sessions.get(sessionId);
     // As clientServer does: a session whose expiry this leader proposed is answered as gone.
-    if (!session || !this.liveHere(node, sessionId)) {
+    if (!session || server.duties.leases.isExpiring(sessionId)) {
       answer({ kind: 'ok', value: 'SessionNotFound' });
       return;
     }
