@@ -117,18 +117,22 @@ function messageToWire(m: Message): unknown {
 }
 
 /**
- * Encoded entries by identity. A leader sends the same Entry objects (taken from its log) to every
- * follower and again on a resend, so each entry is turned into base64 and JSON once. Entries are
- * immutable; the cache lets go of an entry when the log does.
+ * The most recently encoded entries, by identity, in a ring indexed by log index. A leader sends
+ * the same Entry objects (taken from its log) to every follower, usually within one drain, so each
+ * entry is turned into base64 and JSON once. NB: a small ring, not a cache that lives as long as
+ * the entry: the texts die young, so the garbage collector never copies them, and a resend of an
+ * older entry (rare) just encodes it again.
  */
-const encodedEntries = new WeakMap<Entry, string>();
+const RING = 256;
+const ringEntries: (Entry | undefined)[] = new Array<Entry | undefined>(RING).fill(undefined);
+const ringTexts: string[] = new Array<string>(RING).fill('');
 
 function encodeEntry(entry: Entry): string {
-  let text = encodedEntries.get(entry);
-  if (text === undefined) {
-    text = JSON.stringify(entryToWire(entry));
-    encodedEntries.set(entry, text);
-  }
+  const slot = entry.index % RING;
+  if (ringEntries[slot] === entry) return ringTexts[slot] as string;
+  const text = JSON.stringify(entryToWire(entry));
+  ringEntries[slot] = entry;
+  ringTexts[slot] = text;
   return text;
 }
 

@@ -106,6 +106,23 @@ describe('codec round trip', () => {
     expect(roundTrip(toC)).toEqual(toC);
   });
 
+  it('encodes a new entry object at an index it encoded before as itself, however the indexes fall in the cache', () => {
+    // A new leader replaces a follower's uncommitted tail: index 7 then holds another entry. And
+    // entries 256 apart share a slot of the encoder's cache; neither may be sent as the other.
+    const clock = (stamp: number): Uint8Array => new TextEncoder().encode(`{"op":"clock","stamp":${stamp}}`);
+    const send = (entry: Entry): Message => ({ ...base, type: 'AppendEntries', prevLogIndex: entry.index - 1, prevLogTerm: 1, entries: [entry], leaderCommit: 0 });
+    const sequence: Entry[] = [
+      { term: 1, index: 7, type: 'command', data: clock(1) },
+      { term: 2, index: 7, type: 'command', data: clock(2) },
+      { term: 2, index: 7 + 256, type: 'command', data: clock(3) },
+      { term: 2, index: 7, type: 'noop' },
+      { term: 3, index: 7 + 512, type: 'conf', change: { type: 'addLearner', node: nodeId('n4') } },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const entry of sequence) expect(roundTrip(send(entry))).toEqual(send(entry));
+    }
+  });
+
   it('round-trips a batch frame and every envelope kind', () => {
     const nonce = toBase64(new Uint8Array(32).fill(1));
     const mac = toBase64(new Uint8Array(32).fill(2));
