@@ -1,7 +1,7 @@
 // Effectful. `npm run bench -- locks`: a local 3-node cluster; acquire+release cycles on distinct
 // names with 1, 8, 32 and 64 clients, and hand-offs of one contended name with 1, 8 and 32
-// clients. Prints cycles/s, acquire p50/p99 and the nodes' CPU time per cycle (Linux), medians
-// over --runs runs, and the machine.
+// clients. Prints cycles/s, acquire p50/p99, the nodes' CPU time per cycle (Linux) and the
+// clients' (this process), medians over --runs runs, and the machine.
 
 import { rmSync } from 'node:fs';
 import { connect } from '../../core/client/index.ts';
@@ -17,6 +17,12 @@ interface Result {
   /** CPU time per cycle of the busiest node (the leader) and of all three, in µs; NaN where unreadable. */
   readonly leaderCpuUs: number;
   readonly nodesCpuUs: number;
+  /**
+   * CPU time per cycle of this process, which runs every client. The clients' code is the same in
+   * two versions of the nodes, so this column tracks how fast the machine was during the run: a
+   * version whose nodes' figure fell while this one did not used less CPU.
+   */
+  readonly clientCpuUs: number;
 }
 
 /** nodesCpu reads each node process's CPU time (ms), or null when any cannot be read. */
@@ -28,6 +34,7 @@ function nodesCpu(cluster: LocalCluster): number[] | null {
 async function cycles(cluster: LocalCluster, sessions: Session[], seconds: number, contended: boolean, tag: string): Promise<Result> {
   const latencies: number[] = [];
   const cpuBefore = nodesCpu(cluster);
+  const clientBefore = process.cpuUsage();
   let done = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
@@ -45,6 +52,7 @@ async function cycles(cluster: LocalCluster, sessions: Session[], seconds: numbe
   );
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = nodesCpu(cluster);
+  const client = process.cpuUsage(clientBefore);
   const used = cpuBefore && cpuAfter ? cpuAfter.map((t, i) => t - (cpuBefore[i] as number)) : null;
   latencies.sort((a, b) => a - b);
   return {
@@ -54,6 +62,7 @@ async function cycles(cluster: LocalCluster, sessions: Session[], seconds: numbe
     p99Ms: percentile(latencies, 0.99),
     leaderCpuUs: used && done > 0 ? (Math.max(...used) * 1000) / done : NaN,
     nodesCpuUs: used && done > 0 ? (used.reduce((a, b) => a + b, 0) * 1000) / done : NaN,
+    clientCpuUs: done > 0 ? (client.user + client.system) / done : NaN,
   };
 }
 
@@ -89,11 +98,11 @@ export async function runLocksBench(options: { runs: number; seconds: number; di
   }
   process.stdout.write(`\nlocks, local 3-node cluster, medians of ${options.runs} runs of ${options.seconds} s\n`);
   process.stdout.write(`machine: ${machineLine()}\n`);
-  process.stdout.write('scenario    clients   cycles/s   acquire p50 ms   p99 ms   leader CPU us/cycle   nodes CPU us/cycle\n');
+  process.stdout.write('scenario    clients   cycles/s   acquire p50 ms   p99 ms   leader CPU us/cycle   nodes CPU us/cycle   clients CPU us/cycle\n');
   for (const row of rows) {
     const n = row.results[0]?.clients ?? 0;
     process.stdout.write(
-      `${row.scenario.padEnd(11)} ${String(n).padEnd(9)} ${median(row.results.map((r) => r.perSecond)).toFixed(0).padEnd(10)} ${median(row.results.map((r) => r.p50Ms)).toFixed(2).padEnd(16)} ${median(row.results.map((r) => r.p99Ms)).toFixed(2).padEnd(8)} ${median(row.results.map((r) => r.leaderCpuUs)).toFixed(0).padEnd(21)} ${median(row.results.map((r) => r.nodesCpuUs)).toFixed(0)}\n`,
+      `${row.scenario.padEnd(11)} ${String(n).padEnd(9)} ${median(row.results.map((r) => r.perSecond)).toFixed(0).padEnd(10)} ${median(row.results.map((r) => r.p50Ms)).toFixed(2).padEnd(16)} ${median(row.results.map((r) => r.p99Ms)).toFixed(2).padEnd(8)} ${median(row.results.map((r) => r.leaderCpuUs)).toFixed(0).padEnd(21)} ${median(row.results.map((r) => r.nodesCpuUs)).toFixed(0).padEnd(20)} ${median(row.results.map((r) => r.clientCpuUs)).toFixed(0)}\n`,
     );
   }
 }
