@@ -32,6 +32,13 @@ export type ReadOutcome =
  */
 export const DEFAULT_BACKGROUND_SAVE_PROPOSALS = 16;
 
+/**
+ * COMMIT_HOLD_MS is how long a leader holds back a commit-only AppendEntries (`holdCommitOnly`),
+ * in `warden node` and in the simulator alike: on a busy leader the next batch follows sooner and
+ * carries the commit instead; an idle one sends it then.
+ */
+export const COMMIT_HOLD_MS = 2;
+
 /** NodeHostOptions wires a host. */
 export interface NodeHostOptions<Result> {
   readonly config: RaftConfig;
@@ -303,16 +310,17 @@ export class NodeHost<Result = unknown> {
       // Raft thesis §10.2.1: a leader may send AppendEntries while it writes the same entries
       // to its own disk, because it counts itself toward a quorum only once they are durable.
       // Its term and vote are already durable (they were before its campaign went out).
-      const leaderEarly = ready.softState.role === 'leader' && !voteChanged && ready.snapshot === null;
+      const leading = ready.softState.role === 'leader';
+      const leaderEarly = leading && !voteChanged && ready.snapshot === null;
       // Planted bug `send-before-persist` sends early on every node.
       const early = this.sendBeforePersist || leaderEarly;
-      if (early) this.sendOut(messages, ready.softState.role === 'leader');
+      if (early) this.sendOut(messages, leading);
       const first = ready.entries[0];
       if (first !== undefined) this.durableIndex = Math.min(this.durableIndex, first.index - 1);
       this.savingSnapshot = ready.snapshot !== null;
       // A busy leader flushes off its event loop, which keeps reading and answering clients; an
       // idle one (few proposals in flight) flushes in place, which answers sooner.
-      const background = ready.softState.role === 'leader' && this.proposals.size >= (this.options.backgroundSaveProposals ?? DEFAULT_BACKGROUND_SAVE_PROPOSALS);
+      const background = leading && this.proposals.size >= (this.options.backgroundSaveProposals ?? DEFAULT_BACKGROUND_SAVE_PROPOSALS);
       let readsServed = false;
       const save = (done: () => void): void => {
         try {
@@ -336,7 +344,7 @@ export class NodeHost<Result = unknown> {
         else if (ready.snapshot !== null) this.durableIndex = ready.snapshot.meta.index;
         this.savingSnapshot = false;
         // NB: only now is the batch durable; a follower or candidate must not send earlier.
-        if (!early) this.sendOut(messages, ready.softState.role === 'leader');
+        if (!early) this.sendOut(messages, leading);
         this.restoreSnapshot(ready);
         this.applyCommitted(ready.committed, ready.committed.length);
         if (!readsServed) this.serveReadStates(ready);

@@ -475,6 +475,12 @@ export class ClientServer {
    * checkOwner lets only the token that opened a session (or an admin) renew it, lock with it or
    * close it: session ids are not secrets.
    */
+  private checkOwner(token: TokenConfig, sessionId: string): void {
+    const session = this.node.machine.table.sessions.get(sessionId);
+    if (!session || token.role === 'admin') return;
+    if ((session.owner ?? '') !== token.name) throw new ApiError('PermissionDenied', `session ${sessionId} belongs to another client`);
+  }
+
   /**
    * renewable returns the session a keep-alive may renew, or throws SessionNotFound: it is gone,
    * or this leader has already proposed its expiry (its lease lapsed, so the client must not be
@@ -485,12 +491,6 @@ export class ClientServer {
     if (!session) throw new ApiError('SessionNotFound', `no session ${sessionId} (it expired or was closed)`);
     if (this.node.leases.isExpiring(sessionId)) throw new ApiError('SessionNotFound', `session ${sessionId} missed its TTL and is expiring`);
     return session;
-  }
-
-  private checkOwner(token: TokenConfig, sessionId: string): void {
-    const session = this.node.machine.table.sessions.get(sessionId);
-    if (!session || token.role === 'admin') return;
-    if ((session.owner ?? '') !== token.name) throw new ApiError('PermissionDenied', `session ${sessionId} belongs to another client`);
   }
 
   private async dispatchLocks(conn: Connection, method: Method, p: Record<string, unknown>): Promise<unknown> {

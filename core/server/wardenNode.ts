@@ -13,7 +13,7 @@ import type { ApplyResult } from '../lock/lockMachine.ts';
 import { LeaderDuties, settledOf } from '../lock/leaderDuties.ts';
 import type { LeaseKeeper } from '../lock/leases.ts';
 import { LockMachine } from '../lock/lockMachine.ts';
-import { NodeHost } from '../node/nodeHost.ts';
+import { COMMIT_HOLD_MS, NodeHost } from '../node/nodeHost.ts';
 import type { ProposalOutcome, ReadOutcome } from '../node/nodeHost.ts';
 import type { Message, NodeId, RaftConfig } from '../raft/types.ts';
 import { nodeId } from '../raft/types.ts';
@@ -32,12 +32,6 @@ type ProposalTimeout = { readonly ok: false; readonly reason: 'Timeout'; readonl
 
 /** The longest a proposeBatched command waits for company (see there). */
 const BATCH_WAIT_MS = 2;
-
-/**
- * How long a leader holds back a commit-only AppendEntries (NodeHost `holdCommitOnly`): on a busy
- * leader the next batch follows sooner and carries the commit instead; an idle one sends it then.
- */
-const COMMIT_HOLD_MS = 2;
 
 interface PendingProposal {
   readonly callback: (outcome: ProposalOutcome<ApplyResult> | ProposalTimeout) => void;

@@ -6,7 +6,7 @@
 
 import { assert } from '../../../core/util/assert.ts';
 import type { Prng } from '../../../core/util/prng.ts';
-import { NodeHost, type ProposalOutcome } from '../../../core/node/nodeHost.ts';
+import { COMMIT_HOLD_MS, NodeHost, type ProposalOutcome } from '../../../core/node/nodeHost.ts';
 import { nodeId } from '../../../core/raft/types.ts';
 import type { BugName, ConfChange, Entry, Membership, Message, NodeId, RaftConfig, RaftStatus } from '../../../core/raft/types.ts';
 import type { StateMachine } from '../../../core/node/ports.ts';
@@ -14,9 +14,6 @@ import { Datacenters, type DatacenterConfig } from './datacenters.ts';
 import { EventKind, type SimClock, type SimEvent } from './simClock.ts';
 import { SimNetwork, type NetworkFaults } from './simNetwork.ts';
 import { SimStorage, type DiskFaults } from './simStorage.ts';
-
-/** How long a leader holds a commit-only AppendEntries back, in virtual ms (production: 2 ms). */
-const COMMIT_HOLD_MS = 2;
 
 /** ClusterConfig is the shape of one simulated cluster; the swarm derives it from the seed. */
 export interface ClusterConfig {

@@ -9,7 +9,7 @@ import { assert } from '../../../core/util/assert.ts';
 import { encodeCommand, type Command, type LockMode, type SessionInfo, type SettingsPatch } from '../../../core/lock/commands.ts';
 import { LeaderDuties, settledOf } from '../../../core/lock/leaderDuties.ts';
 import { LockMachine, type ApplyResult, type Reply } from '../../../core/lock/lockMachine.ts';
-import type { Notice } from '../../../core/lock/lockTable.ts';
+import type { Notice, Session } from '../../../core/lock/lockTable.ts';
 import type { ProposalOutcome } from '../../../core/node/nodeHost.ts';
 import type { BugName, Entry, NodeId, Role, SnapshotMeta, Term } from '../../../core/raft/types.ts';
 import type { Cluster, SimMachine } from './cluster.ts';
@@ -232,7 +232,7 @@ export class LockNodes {
       answer({ kind: 'failed', hint: status.leaderId, why: 'NotLeader' });
       return;
     }
-    if (!this.liveHere(node, sessionId)) {
+    if (this.liveHere(node, sessionId) === null) {
       answer({ kind: 'ok', value: 'SessionNotFound' });
       return;
     }
@@ -252,25 +252,27 @@ export class LockNodes {
     });
   }
 
-  /** liveHere: the session is in the node's table and the node has not proposed its expiry. */
-  private liveHere(node: number, sessionId: string): boolean {
+  /**
+   * liveHere returns the session if it is in the node's table and the node has not proposed its
+   * expiry (as clientServer's `renewable`), else null: such a session is answered as gone.
+   */
+  private liveHere(node: number, sessionId: string): Session | null {
     const server = this.servers[node];
     const machine = this.cluster.node(node).machine;
-    if (!server || !machine) return false;
-    return machine.machine.table.sessions.has(sessionId) && !server.duties.leases.isExpiring(sessionId);
+    if (!server || !machine) return null;
+    const session = machine.machine.table.sessions.get(sessionId);
+    return session !== undefined && !server.duties.leases.isExpiring(sessionId) ? session : null;
   }
 
   private answerKeepAlive(node: number, sessionId: string, answer: (answer: NodeAnswer<KeepAliveResult | 'SessionNotFound'>) => void): void {
-    const server = this.servers[node];
     const machine = this.cluster.node(node).machine;
-    if (!server || !machine) return;
-    const table = machine.machine.table;
-    const session = table.sessions.get(sessionId);
-    // As clientServer does: a session whose expiry this leader proposed is answered as gone.
-    if (!session || server.duties.leases.isExpiring(sessionId)) {
+    if (!this.servers[node] || !machine) return;
+    const session = this.liveHere(node, sessionId);
+    if (session === null) {
       answer({ kind: 'ok', value: 'SessionNotFound' });
       return;
     }
+    const table = machine.machine.table;
     const locks: { name: string; token: number; mode: LockMode }[] = [];
     for (const lock of table.locks.values()) for (const h of lock.holders) if (h.sessionId === sessionId) locks.push({ name: lock.name, token: h.token, mode: h.mode });
     answer({ kind: 'ok', value: { ttlMs: session.ttlMs, locks } });
