@@ -8,6 +8,8 @@ import { runKvBench } from './kv.ts';
 import { runDcBench } from './dc.ts';
 import { runLocksBench } from './locks.ts';
 import { runConsoleBench } from './console.ts';
+import { RIVALS, runRivalsBench } from './rivals.ts';
+import type { Rival } from './rivals.ts';
 
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
@@ -20,9 +22,9 @@ if (!(runs >= 1 && runs <= 20) || !(seconds > 0 && seconds <= 120)) {
   process.stderr.write('bench: --runs must be 1-20 and --seconds 1-120\n');
   process.exit(2);
 }
-const BENCHES = ['kv', 'locks', 'dc', 'console'];
+const BENCHES = ['kv', 'locks', 'rivals', 'dc', 'console'];
 if (!BENCHES.includes(positionals[0] ?? '')) {
-  process.stderr.write('usage: npm run bench -- kv|locks|dc|console [micro] [--runs N] [--seconds S] [--levels 1,32,64]\n');
+  process.stderr.write('usage: npm run bench -- kv|locks|rivals|dc|console [micro|zookeeper|etcd] [--runs N] [--seconds S] [--levels 1,32,64]\n');
   process.exit(2);
 }
 // Nodes run as `warden node` does after `npm run build`: from the bundled CLI, not through tsx.
@@ -37,6 +39,16 @@ switch (positionals[0]) {
   case 'locks':
     await runLocksBench({ runs, seconds, distinct: levels([1, 8, 32, 64]), contended: levels([1, 8, 32]) });
     break;
+  case 'rivals': {
+    const named = positionals.slice(1);
+    const unknown = named.filter((n) => !(RIVALS as readonly string[]).includes(n));
+    if (unknown.length > 0) {
+      process.stderr.write(`bench: rivals are ${RIVALS.join(' and ')}, not ${unknown.join(', ')}\n`);
+      process.exit(2);
+    }
+    await runRivalsBench(named.length > 0 ? (named as Rival[]) : RIVALS, { runs, seconds, distinct: levels([1, 8, 32, 64]), contended: levels([1, 8, 32]) });
+    break;
+  }
   case 'dc':
     await runDcBench({ runs, seconds, clients: 32, failovers: 5 });
     break;
@@ -44,7 +56,7 @@ switch (positionals[0]) {
     await runConsoleBench({ runs, microOnly: positionals[1] === 'micro' });
     break;
   default:
-    process.stderr.write('usage: npm run bench -- kv|locks|dc|console [micro] [--runs N] [--seconds S] [--levels 1,32,64]\n');
+    process.stderr.write('usage: npm run bench -- kv|locks|rivals|dc|console [micro|zookeeper|etcd] [--runs N] [--seconds S] [--levels 1,32,64]\n');
     process.exit(2);
 }
 process.exit(0);
