@@ -13,7 +13,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { freePort } from '../../core/cli/localCluster.ts';
 import type { BenchLocker } from './lockWorkload.ts';
 import { bytesField, fields, intField } from './protobufWire.ts';
-import { spawnServer, stopServers, waitFor } from './servers.ts';
+import { logTails, spawnServer, stopServers, waitFor } from './servers.ts';
 import type { Servers } from './servers.ts';
 
 const HOST = '127.0.0.1';
@@ -69,10 +69,12 @@ export async function startEtcd(dir: string): Promise<Servers & { readonly endpo
   const ports: { client: number; peer: number }[] = [];
   for (let i = 0; i < 3; i++) ports.push({ client: await freePort(HOST, chosen), peer: await freePort(HOST, chosen) });
   const cluster = ports.map((p, i) => `m${i + 1}=http://${HOST}:${p.peer}`).join(',');
+  // Each member's dir holds its log and, beside it, the data dir etcd wants to itself.
+  const dirs = ports.map((_, i) => join(dir, `etcd${i + 1}`));
   const children: ChildProcess[] = [];
   try {
     ports.forEach((p, i) => {
-      const data = join(dir, `etcd${i + 1}`);
+      const data = join(dirs[i] as string, 'data');
       mkdirSync(data, { recursive: true });
       children.push(
         spawnServer(ETCD_BINARY, [
@@ -87,7 +89,7 @@ export async function startEtcd(dir: string): Promise<Servers & { readonly endpo
           '--initial-cluster-state', 'new',
           '--logger', 'zap',
           '--log-level', 'warn',
-        ], data),
+        ], dirs[i] as string),
       );
     });
     await waitFor('etcd cluster', 60_000, async () => {
@@ -96,7 +98,7 @@ export async function startEtcd(dir: string): Promise<Servers & { readonly endpo
     });
   } catch (error) {
     await stopServers(children);
-    throw error;
+    throw new Error(`${(error as Error).message}; the servers' logs end:\n${logTails(dirs)}`, { cause: error });
   }
   return { children, endpoints: ports.map((p) => `${HOST}:${p.client}`), stop: () => stopServers(children) };
 }

@@ -16,7 +16,7 @@ import { freePort } from '../../core/cli/localCluster.ts';
 import { maxClients, runLockLevels } from './lockWorkload.ts';
 import type { BenchLocker, LockLevels } from './lockWorkload.ts';
 import { EtcdLocker, startEtcd } from './etcdLocks.ts';
-import { spawnServer, stopServers, waitFor } from './servers.ts';
+import { logTails, spawnServer, stopServers, waitFor } from './servers.ts';
 import type { Servers } from './servers.ts';
 
 const HOST = '127.0.0.1';
@@ -50,10 +50,11 @@ async function startZooKeeper(dir: string): Promise<Servers & { readonly connect
   const chosen = new Set<number>();
   const ports: { client: number; quorum: number; election: number }[] = [];
   for (let i = 0; i < 3; i++) ports.push({ client: await freePort(HOST, chosen), quorum: await freePort(HOST, chosen), election: await freePort(HOST, chosen) });
+  const dirs = ports.map((_, i) => join(dir, `zk${i + 1}`));
   const children: ChildProcess[] = [];
   try {
     ports.forEach((p, i) => {
-      const data = join(dir, `zk${i + 1}`);
+      const data = dirs[i] as string;
       mkdirSync(data, { recursive: true });
       writeFileSync(join(data, 'myid'), `${i + 1}\n`);
       const cfg = [
@@ -79,7 +80,7 @@ async function startZooKeeper(dir: string): Promise<Servers & { readonly connect
     });
   } catch (error) {
     await stopServers(children);
-    throw error;
+    throw new Error(`${(error as Error).message}; the servers' logs end:\n${logTails(dirs)}`, { cause: error });
   }
   return { children, connectString: ports.map((p) => `${HOST}:${p.client}`).join(','), stop: () => stopServers(children) };
 }
