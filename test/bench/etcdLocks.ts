@@ -13,7 +13,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { freePort } from '../../core/cli/localCluster.ts';
 import type { BenchLocker } from './lockWorkload.ts';
 import { bytesField, fields, intField } from './protobufWire.ts';
-import { logTails, spawnServer, stopServers, waitFor } from './servers.ts';
+import { waitFor } from '../integration/helpers.ts';
+import { logTails, spawnServer, stopServers } from './servers.ts';
 import type { Servers } from './servers.ts';
 
 const HOST = '127.0.0.1';
@@ -92,10 +93,10 @@ export async function startEtcd(dir: string): Promise<Servers & { readonly endpo
         ], dirs[i] as string),
       );
     });
-    await waitFor('etcd cluster', 60_000, async () => {
+    await waitFor('the etcd cluster', async () => {
       const health = await Promise.all(ports.map(async (p) => ((await (await fetch(`http://${HOST}:${p.client}/health`)).json()) as { health?: string }).health));
       return health.every((h) => h === 'true');
-    });
+    }, 60_000, 200);
   } catch (error) {
     await stopServers(children);
     throw new Error(`${(error as Error).message}; the servers' logs end:\n${logTails(dirs)}`, { cause: error });

@@ -16,7 +16,8 @@ import { freePort } from '../../core/cli/localCluster.ts';
 import { maxClients, runLockLevels } from './lockWorkload.ts';
 import type { BenchLocker, LockLevels } from './lockWorkload.ts';
 import { EtcdLocker, startEtcd } from './etcdLocks.ts';
-import { logTails, spawnServer, stopServers, waitFor } from './servers.ts';
+import { waitFor } from '../integration/helpers.ts';
+import { logTails, spawnServer, stopServers } from './servers.ts';
 import type { Servers } from './servers.ts';
 
 const HOST = '127.0.0.1';
@@ -74,10 +75,10 @@ async function startZooKeeper(dir: string): Promise<Servers & { readonly connect
       const args = ['-Xmx512m', '-cp', `${ZK_CONF}:${ZK_JAR}`, '-Dzookeeper.root.logger=WARN,CONSOLE', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', file];
       children.push(spawnServer('java', args, data));
     });
-    await waitFor('ZooKeeper ensemble', 60_000, async () => {
+    await waitFor('the ZooKeeper ensemble', async () => {
       const modes = await Promise.all(ports.map(async (p) => /Mode: (\w+)/.exec(await zkSay(p.client, 'srvr'))?.[1] ?? ''));
       return modes.filter((m) => m === 'leader').length === 1 && modes.filter((m) => m === 'follower').length === 2;
-    });
+    }, 60_000, 200);
   } catch (error) {
     await stopServers(children);
     throw new Error(`${(error as Error).message}; the servers' logs end:\n${logTails(dirs)}`, { cause: error });

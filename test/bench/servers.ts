@@ -1,6 +1,6 @@
 // Effectful. Server processes for the rivals bench: started with their output in a log file in
-// their data dir, stopped with SIGTERM (SIGKILL after a grace period), and waited for with a
-// bounded poll whose failure quotes the logs' last lines.
+// their data dir, stopped with SIGTERM (SIGKILL after a grace period); a start that fails
+// quotes the logs' last lines (`logTails`).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -60,14 +60,4 @@ export async function stopServers(children: readonly ChildProcess[]): Promise<vo
         }),
     ),
   );
-}
-
-/** waitFor polls `ready` every 200 ms until it holds, or throws after `ms`. */
-export async function waitFor(what: string, ms: number, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (let attempt = 0; attempt < 10_000; attempt++) {
-    if (await ready().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`bench: ${what} not ready after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
